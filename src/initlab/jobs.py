@@ -1,0 +1,227 @@
+"""The contract between Snakemake rules and the thin scripts in ``workflow/scripts``.
+
+A rule passes one JSON argument (``--job``) built by ``job_spec`` in ``workflow/rules/common.smk``:
+paper, job name, scale, resolved parameters, named inputs and named outputs.  A script does
+
+    from initlab.jobs import run_job
+
+    def main(job):
+        table = some_library_call(**job.params)
+        job.write_csv("table1", table)
+        job.claim("some_claim", "what the paper says", paper_value, replicated, uncertainty, verdict)
+
+    if __name__ == "__main__":
+        run_job(main)
+
+and ``run_job`` writes, after ``main`` returns, the claims fragment (output ``claims``) and one
+``<id>.meta.json`` provenance sidecar per target id (output keys ``<id>_csv``, ``<id>_pdf``,
+``<id>_png``, ``<id>_meta``; ``claims`` for the claims fragment).  Every file is written atomically (temporary
+file + rename); if ``main`` raises, every output of the job is removed, so nothing half-written is
+left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+CLAIM_COLUMNS = ("paper", "claim_id", "description", "paper_value", "replicated_value", "uncertainty", "verdict")
+VERDICTS = ("reproduced", "deviates", "not-run")
+# Output keys are "<target id>_<kind>" (identifiers, so Snakemake can name them).
+OUTPUT_KINDS = ("csv", "pdf", "png", "meta")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def _git_state(cwd: Path) -> dict[str, Any]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+        return {"git_commit": commit, "git_dirty": bool(status.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": "unknown", "git_dirty": None}
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance() -> dict[str, Any]:
+    """Code and environment facts for a meta.json sidecar (no torch import: versions via metadata)."""
+    return {
+        **_git_state(Path.cwd()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {p: _version(p) for p in ("initlab", "torch", "numpy", "scipy", "snakemake", "pandas",
+                                              "matplotlib")},
+    }
+
+
+def _seeds(params: Any, prefix: str = "") -> dict[str, Any]:
+    """Every parameter whose name mentions 'seed', with its dotted path."""
+    found: dict[str, Any] = {}
+    if isinstance(params, dict):
+        for key, value in params.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if "seed" in str(key).lower():
+                found[path] = value
+            else:
+                found.update(_seeds(value, path))
+    return found
+
+
+@dataclass
+class Job:
+    paper: str
+    name: str
+    scale: str
+    params: dict[str, Any]
+    inputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    device: str = "auto"
+    threads: int = 1
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    device_used: str = "cpu"
+    extra_meta: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    # ---- outputs -------------------------------------------------------------------------------
+    def output(self, key: str) -> Path:
+        if key not in self.outputs:
+            raise KeyError(f"job {self.paper}/{self.name} declares no output {key!r}; has {sorted(self.outputs)}")
+        return Path(self.outputs[key])
+
+    def target_ids(self) -> list[str]:
+        return [k[: -len("_meta")] for k in self.outputs if k.endswith("_meta")]
+
+    def write_csv(self, target_id: str, frame) -> Path:
+        """Write a pandas DataFrame as the tidy CSV of ``target_id`` (no index column)."""
+        path = self.output(f"{target_id}_csv")
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.10g")
+        return path
+
+    def save_figure(self, target_id: str, fig) -> None:
+        """Save a matplotlib figure as ``<id>.pdf`` and ``<id>.png`` and close it."""
+        from initlab.plot import save_figure
+
+        save_figure(fig, self.output(f"{target_id}_pdf"), self.output(f"{target_id}_png"))
+
+    def claim(self, claim_id: str, description: str, paper_value: Any, replicated_value: Any,
+              uncertainty: Any, verdict: str, paper: str | None = None) -> None:
+        """Add one row to the claims ledger.  ``verdict`` must be one of VERDICTS."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict {verdict!r} for claim {claim_id!r}; allowed: {VERDICTS}")
+        self.claims.append({
+            "paper": paper or self.paper, "claim_id": claim_id, "description": description,
+            "paper_value": paper_value, "replicated_value": replicated_value,
+            "uncertainty": uncertainty, "verdict": verdict,
+        })
+
+    # ---- compute ------------------------------------------------------------------------------
+    def torch_device(self):
+        """The torch device from the ``device`` config key (auto: CUDA when available)."""
+        import torch
+
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("config key 'device' is 'cuda' but torch sees no CUDA device; "
+                               "use device=auto or device=cpu, or install a CUDA build of torch")
+        use_cuda = self.device == "cuda" or (self.device == "auto" and torch.cuda.is_available())
+        self.device_used = "cuda:" + torch.cuda.get_device_name(0) if use_cuda else "cpu"
+        return torch.device("cuda" if use_cuda else "cpu")
+
+    def log(self, message: str) -> None:
+        elapsed = time.time() - self.started
+        print(f"[{self.paper}/{self.name} {self.scale} {elapsed:7.1f}s] {message}", flush=True)
+
+    # ---- finish -------------------------------------------------------------------------------
+    def _meta(self, target_id: str) -> dict[str, Any]:
+        now = _dt.datetime.now(_dt.timezone.utc)
+        return {
+            "target": f"{self.paper}/{target_id}",
+            "job": self.name,
+            "scale": self.scale,
+            "params": self.params,
+            "seeds": _seeds(self.params),
+            "inputs": self.inputs,
+            "device": self.device_used,
+            "threads": self.threads,
+            "wall_time_s": round(time.time() - self.started, 3),
+            "created_utc": now.isoformat(timespec="seconds"),
+            **provenance(),
+            **self.extra_meta,
+        }
+
+    def finish(self) -> None:
+        if "claims" in self.outputs:
+            with atomic_path(self.output("claims")) as tmp, open(tmp, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=CLAIM_COLUMNS)
+                writer.writeheader()
+                writer.writerows(self.claims)
+        missing = [k for k, p in self.outputs.items() if not k.endswith("_meta") and not Path(p).exists()]
+        if missing:
+            raise RuntimeError(f"job {self.paper}/{self.name} did not write outputs {missing}")
+        for target_id in self.target_ids():
+            write_text_atomic(self.output(f"{target_id}_meta"),
+                              json.dumps(self._meta(target_id), indent=2, default=str) + "\n")
+
+    def remove_outputs(self) -> None:
+        for path in self.outputs.values():
+            with contextlib.suppress(FileNotFoundError):
+                Path(path).unlink()
+
+
+def parse_job(argv: list[str] | None = None) -> Job:
+    parser = argparse.ArgumentParser(description="Run one pipeline job (normally called by Snakemake).")
+    parser.add_argument("--job", required=True, help="JSON job specification (see initlab.jobs)")
+    args = parser.parse_args(argv)
+    spec = json.loads(args.job)
+    return Job(**spec)
+
+
+def run_job(main: Callable[[Job], None], argv: list[str] | None = None) -> None:
+    """Parse ``--job``, run ``main(job)``, write claims and provenance; clean up on failure."""
+    job = parse_job(argv)
+    job.log(f"start; params: {json.dumps(job.params, sort_keys=True)}")
+    try:
+        main(job)
+        job.finish()
+    except BaseException:
+        job.remove_outputs()
+        raise
+    job.log("done")
+    sys.stdout.flush()

@@ -1,0 +1,1 @@
+"""Torch: parameterised layers, initialisations, models and batched network simulations."""

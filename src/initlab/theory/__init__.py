@@ -1,0 +1,1 @@
+"""Pure numpy/scipy theory: formulas, quadrature, series, exact combinatorics (no torch)."""

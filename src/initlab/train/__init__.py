@@ -1,0 +1,1 @@
+"""The batched (seeds x models) training engine and its metrics."""

@@ -1,0 +1,132 @@
+# Shared plumbing: config validation, scale presets, the output registry, the job contract
+# (initlab.jobs), and the cross-paper outputs (claims ledger, replication report).
+import json
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from initlab.config import PAPERS, SCALES, ConfigError, check_data_mirror, resolve
+
+ENV = "../../environment.yml"
+SCALE_RE = "|".join(SCALES)
+
+wildcard_constraints:
+    scale=SCALE_RE,
+
+
+def _fail(message):
+    raise WorkflowError(f"invalid config: {message}")
+
+
+# ---- config: validated before any job runs -------------------------------------------------
+validate(config, "../../config/schemas/config.schema.json")
+try:
+    DATA_MIRROR = check_data_mirror(config["data_mirror"])
+except ConfigError as err:
+    _fail(err)
+
+PARAMS = {}  # (paper, scale) -> resolved and validated parameters of that paper
+for _paper in PAPERS:
+    if _paper not in config:
+        continue
+    for _scale in SCALES:
+        try:
+            _resolved = resolve(config[_paper], _scale, _paper)
+            validate(_resolved, f"../../config/schemas/{_paper}.schema.json")
+        except ConfigError as err:
+            _fail(err)
+        except WorkflowError as err:
+            _fail(f"section '{_paper}' at scale '{_scale}' (config/{_paper}.yaml or --config "
+                  f"{_paper}=...): {err}")
+        PARAMS[_paper, _scale] = _resolved
+
+
+# ---- outputs --------------------------------------------------------------------------------
+OUTPUTS = []  # path templates with {scale}: every output `snakemake` builds by default
+CLAIM_FRAGMENTS = []  # claims fragment templates, merged into figures/{scale}/claims.csv
+
+
+def outputs(paper, job, tables=(), figures=(), claims=True):
+    """Named outputs of one job: for each id, <id>.csv and <id>.meta.json, plus <id>.pdf and
+    <id>.png for figures; and the job's claims fragment. Registers them for `rule all`."""
+    named = {}
+    for target in (*tables, *figures):
+        base = f"figures/{{scale}}/{paper}/{target}"
+        named[f"{target}_csv"] = f"{base}.csv"
+        named[f"{target}_meta"] = f"{base}.meta.json"
+        if target in figures:
+            named[f"{target}_pdf"] = f"{base}.pdf"
+            named[f"{target}_png"] = f"{base}.png"
+    if claims:
+        named["claims"] = f"results/{{scale}}/claims/{paper}/{job}.csv"
+        CLAIM_FRAGMENTS.append(named["claims"])
+    OUTPUTS.extend(named.values())
+    return named
+
+
+def all_outputs(scale):
+    return [p.format(scale=scale) for p in OUTPUTS] + [
+        f"figures/{scale}/claims.csv",
+        f"figures/{scale}/replication_report.md",
+    ]
+
+
+def job_spec(paper, job, params_of_scale=None):
+    """The --job JSON for a script (initlab.jobs.Job): by default the job's section of the paper's
+    resolved config. Provenance is added by the script at run time, never here, so that it cannot
+    trigger reruns."""
+
+    def spec(wildcards, input, output, threads):
+        if params_of_scale is not None:
+            params = params_of_scale(wildcards.scale)
+        else:
+            params = PARAMS[paper, wildcards.scale][job]
+        return json.dumps({
+            "paper": paper, "name": job, "scale": wildcards.scale, "params": params,
+            "inputs": dict(input.items()), "outputs": dict(output.items()),
+            "device": config["device"], "threads": threads,
+        }, sort_keys=True)
+
+    return spec
+
+
+def script(name):
+    """Shell command running workflow/scripts/<name> on the job spec, output teed to the log."""
+    return f"python workflow/scripts/{name} --job {{params.job:q}} 2>&1 | tee {{log:q}}"
+
+
+# ---- across papers --------------------------------------------------------------------------
+rule claims:
+    """The claims ledger: every claim of every paper with its replicated value and verdict."""
+    input:
+        lambda w: [p.format(scale=w.scale) for p in CLAIM_FRAGMENTS],
+    output:
+        claims_csv="figures/{scale}/claims.csv",
+        claims_meta="figures/{scale}/claims.meta.json",
+    params:
+        job=job_spec("all", "claims", lambda scale: {}),
+    log:
+        "logs/{scale}/claims.log",
+    conda:
+        ENV
+    shell:
+        script("claims.py")
+
+
+rule replication_report:
+    """Markdown report: assumptions (config values a paper forced on us) and the claims."""
+    input:
+        claims="figures/{scale}/claims.csv",
+        schemas=expand("config/schemas/{paper}.schema.json", paper=[p for p in PAPERS if p in config]),
+    output:
+        replication_report_md="figures/{scale}/replication_report.md",
+        replication_report_meta="figures/{scale}/replication_report.meta.json",
+    params:
+        job=job_spec("all", "replication_report",
+                     lambda scale: {p: PARAMS[p, scale] for p in PAPERS if p in config}),
+    log:
+        "logs/{scale}/replication_report.log",
+    conda:
+        ENV
+    shell:
+        script("replication_report.py")
