@@ -1,0 +1,181 @@
+"""Fetch a registered dataset file from a mirror or the network, verify it, and move it into place.
+
+The file is always written under a temporary name beside its final path and renamed only after its
+sha256 (and size) match the registry, so a killed transfer or a corrupt source never leaves
+anything under the final name.  A file that fails verification is removed and never used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import socket
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Callable
+
+from .registry import DataError, DatasetFile, get
+
+CHUNK = 1 << 20
+# Seconds to wait for a connection (and for each read): short, so that an offline machine fails at
+# once instead of hanging; a slow but live server still streams.
+DEFAULT_TIMEOUT_S = 15.0
+
+Opener = Callable[..., object]  # urllib.request.urlopen's signature: (url, timeout=...) -> response
+
+
+def _hash_stream(chunks) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _file_chunks(path: Path, decompress: bool):
+    opener = gzip.open if decompress else open
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+def sha256_of(path: str | os.PathLike, decompress: bool = False) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of a file, or of its gunzipped content when ``decompress``."""
+    return _hash_stream(_file_chunks(Path(path), decompress))
+
+
+def check(path: str | os.PathLike, entry: DatasetFile) -> None:
+    """Raise DataError unless ``path`` matches ``entry``'s recorded sha256 and size."""
+    path = Path(path)
+    expected_sha, expected_size = entry.expected
+    what = "decompressed content" if entry.verify == "content" else "file"
+    if entry.verify == "file":
+        actual_size = path.stat().st_size
+        if actual_size != expected_size:
+            raise DataError(f"{entry.relpath}: {what} has {actual_size} bytes, expected {expected_size} "
+                            f"({'truncated' if actual_size < expected_size else 'wrong file'})")
+    try:
+        actual_sha, actual_size = sha256_of(path, decompress=entry.verify == "content")
+    except (EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{entry.relpath}: not a valid gzip stream ({err}): truncated or corrupt") from None
+    if actual_size != expected_size:
+        raise DataError(f"{entry.relpath}: {what} has {actual_size} bytes, expected {expected_size} "
+                        f"({'truncated' if actual_size < expected_size else 'wrong file'})")
+    if actual_sha != expected_sha:
+        raise DataError(f"{entry.relpath}: sha256 of the {what} is {actual_sha}, expected {expected_sha} "
+                        "(corrupt or a different file)")
+
+
+def _tmp_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.part-{os.getpid()}")
+
+
+def _copy_from_mirror(source: Path, tmp: Path) -> None:
+    shutil.copyfile(source, tmp)
+
+
+def _download(url: str, tmp: Path, timeout: float, opener: Opener, log: Callable[[str], None]) -> None:
+    with opener(url, timeout=timeout) as response, open(tmp, "wb") as out:  # type: ignore[attr-defined]
+        total = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+        done, next_report = 0, 0
+        while chunk := response.read(CHUNK):
+            out.write(chunk)
+            done += len(chunk)
+            if done >= next_report:
+                log(f"  {done / 1e6:,.0f} MB" + (f" of {int(total) / 1e6:,.0f} MB" if total else ""))
+                next_report += 200 * CHUNK
+
+
+def _how_to_provide(entry: DatasetFile, final: Path, mirror: Path | None) -> str:
+    lines = [f"How to provide {entry.relpath}:"]
+    if entry.urls:
+        lines.append(f"  - download it on a machine with network access from {entry.urls[0]}")
+    lines.append(f"  - put it at DIR/{entry.relpath} in a directory DIR laid out like shared/datasets "
+                 "(covtype/, higgs/, mnist/, cifar10/) and pass --config data_mirror=DIR"
+                 + (f" (the current mirror is {mirror})" if mirror else ""))
+    lines.append(f"  - or place it at {final} yourself (then check it with "
+                 f"`python -m initlab.data verify {final}`)")
+    sha, size = entry.expected
+    lines.append(f"Expected: {size:,} bytes {'after gunzip ' if entry.verify == 'content' else ''}with sha256 {sha}.")
+    if entry.missing_note:
+        lines.append(entry.missing_note)
+    return "\n".join(lines)
+
+
+def fetch(relpath: str, final: str | os.PathLike, mirror: str | os.PathLike | None = None,
+          timeout: float = DEFAULT_TIMEOUT_S, opener: Opener = urllib.request.urlopen,
+          entry: DatasetFile | None = None, log: Callable[[str], None] = print) -> Path:
+    """Put the verified file ``relpath`` at ``final`` and return ``final``.
+
+    Source: ``mirror/relpath`` when a mirror is given and has the file (a corrupt mirror copy is an
+    error, never silently replaced by a download), else each registered URL in turn.  Raises
+    DataError naming the file, its URLs and how to provide it when no source works."""
+    entry = entry or get(relpath)
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(final)
+    mirror = Path(mirror) if mirror else None
+    try:
+        if mirror is not None and (mirror / relpath).is_file():
+            source = mirror / relpath
+            log(f"{relpath}: copying from mirror {source}")
+            _copy_from_mirror(source, tmp)
+            try:
+                check(tmp, entry)
+            except DataError as err:
+                raise DataError(f"the mirror copy {source} is rejected: {err}. It was not used; the partial "
+                                f"copy was removed. Replace {source} with a good copy"
+                                + (f" (from {entry.urls[0]})" if entry.urls else "") + ".") from None
+        else:
+            failures = []
+            if mirror is not None:
+                failures.append(f"the data mirror {mirror} has no {relpath} (expected at {mirror / relpath}; "
+                                "a mirror is laid out like shared/datasets: covtype/, higgs/, mnist/, cifar10/)")
+            if not entry.urls:
+                failures.append("the file has no download URL")
+            for url in entry.urls:
+                log(f"{relpath}: downloading {url} (timeout {timeout:g} s)")
+                try:
+                    _download(url, tmp, timeout, opener, log)
+                    check(tmp, entry)
+                    break
+                except DataError as err:
+                    failures.append(f"{url}: downloaded but rejected: {err}")
+                except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as err:
+                    failures.append(f"{url}: {getattr(err, 'reason', err)}")
+                tmp.unlink(missing_ok=True)
+            else:
+                raise DataError(f"cannot get dataset file {relpath} ({entry.description}).\n"
+                                + "\n".join(f"  * {f}" for f in failures) + "\n" + _how_to_provide(entry, final, mirror))
+        os.replace(tmp, final)
+        log(f"{relpath}: verified ({entry.verify} sha256 {entry.expected[0][:12]}...) -> {final}")
+        return final
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def verify_existing(path: str | os.PathLike, relpath: str | None = None, remove_bad: bool = False) -> DatasetFile:
+    """Check a file already on disk against the registry (by ``relpath``, or by matching the end
+    of ``path``).  With ``remove_bad`` a file that fails is deleted."""
+    path = Path(path)
+    if relpath is None:
+        from .registry import registry
+
+        matches = [rel for rel in registry() if path.as_posix().endswith(rel)]
+        if not matches:
+            raise DataError(f"{path} does not end in a registered dataset path; pass its relative path")
+        relpath = matches[0]
+    entry = get(relpath)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        check(path, entry)
+    except DataError:
+        if remove_bad:
+            path.unlink()
+        raise
+    return entry
