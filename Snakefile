@@ -12,6 +12,7 @@ configfile: "config/lyapunov.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
 include: "workflow/rules/lyapunov.smk"
 
 

@@ -1,0 +1,75 @@
+# Datasets: every file verified against the sha256 in src/initlab/data/registry.json.
+#   input: covtype=data_file("covtype/covtype.data.gz")          # a registered file
+#   input: higgs=data_file("higgs/split_{scale}.npz")            # the HIGGS draw of the rule's scale
+#   input: cifar10=cifar10_files()                               # extracted CIFAR-10 batches
+# Files come from config data_mirror (DATA_MIRROR, resolved in common.smk) when it has them, else
+# from the registered URLs; with neither, the fetch fails at once naming the file and how to provide it.
+import os
+
+from initlab.data import higgs_split_spec
+from initlab.data.paths import CIFAR10_ARCHIVE, DataPaths
+
+data_file = DataPaths(config["data_dir"], SCALES)
+cifar10_files = data_file.cifar10_files
+
+# The fetch script reads the mirror from the environment rather than from params: which source a
+# verified file came from must not make Snakemake rebuild it (and everything downstream).
+os.environ["INITLAB_FETCH_MIRROR"] = str(DATA_MIRROR or "")
+
+
+envvars:
+    "INITLAB_FETCH_MIRROR",
+
+
+localrules:
+    data_fetch,
+
+
+rule data_fetch:
+    """Copy (from the data mirror) or download one registered dataset file and verify its sha256."""
+    output:
+        data_file.fetch_output(),
+    wildcard_constraints:
+        relpath=data_file.fetch_pattern(),
+    log:
+        "logs/data/fetch/{relpath}.log",
+    conda:
+        ENV
+    shell:
+        "python workflow/scripts/data_fetch.py {wildcards.relpath:q} {output:q} 2>&1 | tee {log:q}"
+
+
+rule data_higgs_split:
+    """The deterministic HIGGS train/test draw of one scale (full: 100k/20k from the complete UCI
+    file; quick/smoke: from the 10,984-row sample)."""
+    input:
+        source=lambda w: data_file(higgs_split_spec(w.scale)["source"]),
+    output:
+        data_file("higgs/split_{scale}.npz"),
+    params:
+        split=lambda w: higgs_split_spec(w.scale),
+    log:
+        "logs/{scale}/data/higgs_split.log",
+    benchmark:
+        "benchmarks/{scale}/data/higgs_split.tsv"
+    conda:
+        ENV
+    shell:
+        "python workflow/scripts/data_higgs_split.py --source {input.source:q} --scale {wildcards.scale}"
+        " --output {output:q} 2>&1 | tee {log:q}"
+
+
+rule data_cifar10_extract:
+    """Extract the CIFAR-10 binary batches (path-traversal-safe) and check their record layout."""
+    input:
+        data_file(CIFAR10_ARCHIVE),
+    output:
+        cifar10_files(),
+    log:
+        "logs/data/cifar10_extract.log",
+    benchmark:
+        "benchmarks/data/cifar10_extract.tsv"
+    conda:
+        ENV
+    shell:
+        "python workflow/scripts/data_cifar10_extract.py {input:q} {output:q} 2>&1 | tee {log:q}"
