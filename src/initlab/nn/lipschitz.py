@@ -1,0 +1,165 @@
+"""AOL / SLL weight normalisation (decay paper eq. (2); Prach & Lampert 2022; Araujo et al. 2023).
+
+Two conventions, selected by ``scale``; both give a matrix of spectral norm <= 1:
+
+* ``scale="columns"`` (default; the decay paper's eqs. (1)-(2) and the AOL paper): for a weight
+  W of shape (..., out, in) = (d, n), return W T^(-1/2) with T = diag(sum_j |W^T W|_ij q_j / q_i),
+  an (in x in) diagonal: column i of W is divided by sqrt(T_ii).  This is the convention of the
+  paper's variance theory (eqs. (16)-(36): every column of length d is normalised).
+* ``scale="rows"``: return diag(t) W with t_i = (sum_j |W W^T|_ij q_j / q_i)^(-1/2), an (out x out)
+  scaling of the rows: the model y = ReLU(diag(t) W x + b) that inventory fig09 writes for the
+  training experiments (and the SLL code's t over output channels).  It is the "columns"
+  transform of W^T, transposed.
+
+No diagonal matrix is ever formed: T is a vector, the scaling is a broadcast multiply.
+
+Numerical safety: the transform is scale-invariant, so by default no epsilon is added (an
+additive epsilon would break scale invariance for small weights).  A column (row) whose T entry
+is exactly zero is an all-zero column (row); it is mapped to zero instead of NaN.  ``eps`` > 0
+adds eps to T (the SLL code adds 1e-6) for users who want that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+SCALES = ("columns", "rows")
+
+
+def aol_transform(weight: torch.Tensor, q: torch.Tensor | None = None, scale: str = "columns",
+                  eps: float = 0.0) -> torch.Tensor:
+    """The AOL/SLL-normalised weight, batched over any leading dims of ``weight`` (..., out, in).
+
+    ``q``: positive rescaling vector (length ``in`` for scale="columns", ``out`` for "rows"),
+    broadcast over the leading dims; None means q = 1 (AOL).  See the module docstring for the
+    two conventions and the zero-column rule.
+    """
+    if weight.dim() < 2:
+        raise ValueError(f"aol_transform needs a weight of shape (..., out, in); got shape {tuple(weight.shape)}")
+    if scale == "rows":
+        return aol_transform(weight.mT, q, "columns", eps).mT
+    if scale != "columns":
+        raise ValueError(f"scale must be one of {SCALES}; got {scale!r}")
+    t = aol_diagonal(weight, q, eps)
+    return weight * torch.rsqrt(t).unsqueeze(-2)
+
+
+def aol_diagonal(weight: torch.Tensor, q: torch.Tensor | None = None, eps: float = 0.0) -> torch.Tensor:
+    """T_ii = sum_j |W^T W|_ij q_j / q_i (eq. (2)) as a vector of shape (..., in); zero entries -> 1."""
+    gram_abs = (weight.mT @ weight).abs()
+    if q is None:
+        t = gram_abs.sum(-1)
+    else:
+        if q.shape[-1] != weight.shape[-1]:
+            raise ValueError(f"q has length {q.shape[-1]} but the weight has {weight.shape[-1]} columns")
+        t = (gram_abs @ q.unsqueeze(-1)).squeeze(-1) / q
+    if eps:
+        t = t + eps
+    # An all-zero column has T_ii = 0 and stays zero (0 * 1) rather than 0 * inf = NaN.
+    return torch.where(t > 0, t, torch.ones_like(t))
+
+
+class AOLNormalization(nn.Module):
+    """``torch.nn.utils.parametrize`` parametrization: weight -> aol_transform(weight, q, scale).
+
+    ``features``: length of q (in_features for scale="columns", out_features for "rows").
+    ``learnable_q``: q = exp(log_q) with a learnable log_q initialised at 0 (q = 1, AOL), as in
+    the SLL code; otherwise q = 1 and the module has no parameters.
+    """
+
+    def __init__(self, features: int, learnable_q: bool = False, scale: str = "columns", eps: float = 0.0):
+        super().__init__()
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}; got {scale!r}")
+        self.scale = scale
+        self.eps = float(eps)
+        self.log_q = nn.Parameter(torch.zeros(int(features))) if learnable_q else None
+
+    def q(self) -> torch.Tensor | None:
+        return None if self.log_q is None else self.log_q.exp()
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return aol_transform(weight, self.q(), self.scale, self.eps)
+
+
+def register_aol(linear: nn.Linear, learnable_q: bool = False, scale: str = "columns",
+                 eps: float = 0.0) -> nn.Linear:
+    """Register AOLNormalization on ``linear.weight`` (in place) and return the layer."""
+    features = linear.in_features if scale == "columns" else linear.out_features
+    parametrize.register_parametrization(
+        linear, "weight", AOLNormalization(features, learnable_q, scale, eps).to(linear.weight.device, linear.weight.dtype))
+    return linear
+
+
+def column_normalize(weight: torch.Tensor) -> torch.Tensor:
+    """W with every column divided by its Euclidean norm: eq. (17)-(18), the AOL transform with
+    the off-diagonal terms of W^T W dropped (its squared entries follow Beta(1/2, (d-1)/2), eq. (22))."""
+    norm2 = weight.square().sum(-2, keepdim=True)
+    return weight * torch.rsqrt(torch.where(norm2 > 0, norm2, torch.ones_like(norm2)))
+
+
+# ---- batched Monte Carlo of the transformed weights -----------------------------------------
+
+
+def sample_transformed_weights(batch: int, d: int, n: int, *, generator: torch.Generator | None = None,
+                               dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+    """``batch`` independent d x n matrices W ~ N(0, 1) entries, AOL-normalised (q = 1, columns).
+
+    Returns shape (batch, d, n).  The variance of W does not matter (the transform is scale-invariant).
+    """
+    weight = torch.randn(batch, d, n, generator=generator, dtype=dtype, device=device)
+    return aol_transform(weight)
+
+
+def per_matrix_second_moment(weight: torch.Tensor) -> torch.Tensor:
+    """mean over the d x n entries of (W T^(-1/2))^2, one value per matrix of ``weight`` (..., d, n).
+
+    Computed from the Gram matrix alone: column i of the normalised matrix has squared norm
+    (W^T W)_ii / T_ii, so the normalised matrix is never formed.
+    """
+    gram = weight.mT @ weight
+    t = gram.abs().sum(-1)
+    ratio = torch.diagonal(gram, dim1=-2, dim2=-1) / torch.where(t > 0, t, torch.ones_like(t))
+    return ratio.mean(-1) / weight.shape[-2]
+
+
+def matrices_needed(n: int, d: int, min_samples: int, min_matrices: int) -> int:
+    """Independent matrices so that there are >= min_samples entries and >= min_matrices matrices."""
+    return max(math.ceil(min_samples / (n * d)), int(min_matrices))
+
+
+def transformed_weight_variance(n: int, d: int, matrices: int, *, seed: int, sampler=None,
+                                chunk_elements: int = 1 << 23, dtype: torch.dtype = torch.float32,
+                                device=None) -> dict:
+    """Monte Carlo of Var[w_hat] = E[w_hat^2] for the AOL-normalised d x n matrix (q = 1).
+
+    E[w_hat] = 0 exactly (w -> -w leaves T unchanged), so the variance is the second moment.
+    ``matrices`` independent matrices are drawn in chunks of at most ``chunk_elements`` entries;
+    the unit of independence is the matrix (entries of one matrix share normalisers), so the
+    standard error is the standard deviation of the per-matrix means over sqrt(matrices).
+    ``sampler(batch, d, n, generator)`` returns raw weights (default: standard normal).
+    """
+    if matrices < 2:
+        raise ValueError(f"need >= 2 matrices for a standard error; got {matrices}")
+    generator = torch.Generator(device=device or "cpu").manual_seed(int(seed))
+    per_chunk = max(1, chunk_elements // (n * d))
+    means = []
+    done = 0
+    while done < matrices:
+        batch = min(per_chunk, matrices - done)
+        if sampler is None:
+            weight = torch.randn(batch, d, n, generator=generator, dtype=dtype, device=device)
+        else:
+            weight = sampler(batch, d, n, generator)
+        means.append(per_matrix_second_moment(weight).double())
+        done += batch
+    means = torch.cat(means)
+    return {
+        "n": n, "d": d, "matrices": matrices, "samples": matrices * n * d,
+        "var_mc": means.mean().item(),
+        "var_mc_stderr": (means.std(unbiased=True) / math.sqrt(matrices)).item(),
+    }

@@ -1,0 +1,127 @@
+"""AOL/SLL normalisation (initlab.nn.lipschitz) against dense float64 computations and exact laws."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from scipy import stats
+from torch import nn
+
+from initlab.nn import lipschitz
+
+
+def dense_columns(w, q=None):
+    """W T^(-1/2) with T = diag(sum_j |W^T W|_ij q_j / q_i) built as a dense diagonal matrix."""
+    w = np.asarray(w, dtype=np.float64)
+    q = np.ones(w.shape[1]) if q is None else np.asarray(q, dtype=np.float64)
+    gram = np.abs(w.T @ w)
+    t = np.array([sum(gram[i, j] * q[j] / q[i] for j in range(w.shape[1])) for i in range(w.shape[1])])
+    return w @ np.diag(t ** -0.5)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (3, 7), (10, 10)])
+def test_columns_match_dense(shape):
+    g = torch.Generator().manual_seed(1)
+    w = torch.randn(*shape, generator=g, dtype=torch.float64)
+    q = torch.rand(shape[1], generator=g, dtype=torch.float64) + 0.2
+    np.testing.assert_allclose(lipschitz.aol_transform(w).numpy(), dense_columns(w.numpy()), rtol=1e-12)
+    np.testing.assert_allclose(lipschitz.aol_transform(w, q).numpy(), dense_columns(w.numpy(), q.numpy()),
+                               rtol=1e-12)
+
+
+def test_rows_match_dense():
+    """scale='rows': diag(t) W with t_i = (sum_j |W W^T|_ij q_j/q_i)^(-1/2) (inventory fig09 model)."""
+    g = torch.Generator().manual_seed(2)
+    w = torch.randn(5, 8, generator=g, dtype=torch.float64)
+    q = torch.rand(5, generator=g, dtype=torch.float64) + 0.5
+    gram = np.abs(w.numpy() @ w.numpy().T)
+    t = (gram @ q.numpy()) / q.numpy()
+    expected = np.diag(t ** -0.5) @ w.numpy()
+    np.testing.assert_allclose(lipschitz.aol_transform(w, q, scale="rows").numpy(), expected, rtol=1e-12)
+
+
+def test_batched_equals_loop():
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(2, 3, 6, 4, generator=g, dtype=torch.float64)
+    batched = lipschitz.aol_transform(w)
+    for idx in np.ndindex(2, 3):
+        np.testing.assert_allclose(batched[idx].numpy(), dense_columns(w[idx].numpy()), rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(d=st.integers(1, 12), n=st.integers(1, 12), seed=st.integers(0, 10_000), scale=st.sampled_from(["columns", "rows"]))
+def test_spectral_norm_at_most_one(d, n, seed, scale):
+    w = torch.randn(d, n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    assert torch.linalg.matrix_norm(lipschitz.aol_transform(w, scale=scale), ord=2) <= 1 + 1e-12
+
+
+def test_zero_column_maps_to_zero_without_nan():
+    w = torch.randn(4, 3, dtype=torch.float64)
+    w[:, 1] = 0
+    out = lipschitz.aol_transform(w)
+    assert torch.isfinite(out).all() and torch.all(out[:, 1] == 0)
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="shape"):
+        lipschitz.aol_transform(torch.ones(3))
+    with pytest.raises(ValueError, match="scale"):
+        lipschitz.aol_transform(torch.ones(3, 3), scale="diag")
+
+
+def test_parametrization_matches_functional_and_trains_q():
+    torch.manual_seed(0)
+    layer = lipschitz.register_aol(nn.Linear(6, 4, dtype=torch.float64), learnable_q=True)
+    original = layer.parametrizations.weight.original
+    with torch.no_grad():
+        layer.parametrizations.weight[0].log_q.copy_(torch.linspace(-0.5, 0.5, 6))
+    q = layer.parametrizations.weight[0].q().detach()
+    np.testing.assert_allclose(layer.weight.detach().numpy(), dense_columns(original.detach().numpy(), q.numpy()),
+                               rtol=1e-12)
+    layer(torch.randn(5, 6, dtype=torch.float64)).square().sum().backward()
+    assert original.grad is not None and layer.parametrizations.weight[0].log_q.grad.abs().sum() > 0
+
+
+def test_n_equals_one_is_exact():
+    """n = 1: T = ||w||^2, so the mean squared entry of every matrix is exactly 1/d (eq. (23) exact)."""
+    for d in (1, 2, 10, 37):
+        w = torch.randn(50, d, 1, dtype=torch.float64)
+        np.testing.assert_allclose(lipschitz.per_matrix_second_moment(w).numpy(), 1.0 / d, rtol=1e-13)
+
+
+def test_eq23_bounds_every_entry():
+    """T_ii >= (W^T W)_ii, so |w_hat| <= |w_bar| entrywise: eq. (23) is an upper bound."""
+    w = torch.randn(20, 30, 5, dtype=torch.float64)
+    assert torch.all(lipschitz.aol_transform(w).abs() <= lipschitz.column_normalize(w).abs() * (1 + 1e-12))
+
+
+@pytest.mark.parametrize("d", [2, 5, 40])
+def test_column_normalised_square_is_beta(d):
+    """Off-diagonal terms dropped: w_bar^2 ~ Beta(1/2, (d-1)/2) (eq. (22)); one entry per column
+    (columns are independent) so the KS test sees independent draws."""
+    g = torch.Generator().manual_seed(d)
+    w = torch.randn(4000, d, 5, generator=g, dtype=torch.float64)
+    squares = lipschitz.column_normalize(w)[:, 0, :].square().flatten().numpy()
+    assert stats.kstest(squares, stats.beta(0.5, (d - 1) / 2).cdf).pvalue > 1e-3
+    # a wrong law is rejected by the same test (the test has power)
+    assert stats.kstest(squares, stats.beta(0.5, 1.25 * (d - 1) / 2).cdf).pvalue < 1e-3
+
+
+@pytest.mark.parametrize("n,d", [(3, 30), (12, 40)])
+def test_monte_carlo_matches_independent_numpy_simulation(n, d):
+    """Batched torch estimator vs a plain numpy simulation (dense diagonal matrices, other RNG)."""
+    m = lipschitz.matrices_needed(n, d, 200_000, 20)
+    ours = lipschitz.transformed_weight_variance(n, d, m, seed=5, chunk_elements=1 << 16)
+    rng = np.random.default_rng(123)
+    per_matrix = np.array([np.mean(dense_columns(rng.standard_normal((d, n))) ** 2) for _ in range(m)])
+    ref, ref_se = per_matrix.mean(), per_matrix.std(ddof=1) / math.sqrt(m)
+    assert ours["samples"] >= 200_000 and ours["matrices"] == m
+    assert abs(ours["var_mc"] - ref) < 4 * math.hypot(ours["var_mc_stderr"], ref_se)
+    assert 0.3 < ours["var_mc_stderr"] / ref_se < 3  # the error bars agree too
+
+
+def test_same_seed_same_numbers():
+    a = lipschitz.transformed_weight_variance(4, 40, 30, seed=9)
+    b = lipschitz.transformed_weight_variance(4, 40, 30, seed=9)
+    assert a == b
