@@ -1,11 +1,13 @@
 # Shared plumbing: config validation, scale presets, the output registry, the job contract
 # (initlab.jobs), and the cross-paper outputs (claims ledger, replication report).
 import json
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from initlab.config import PAPERS, SCALES, ConfigError, check_data_mirror, resolve
+from initlab.config import (PAPERS, SCALES, ConfigError, check_against_schema, check_data_mirror,
+                            coerce_scalars, resolve)
 
 ENV = "../../environment.yml"
 SCALE_RE = "|".join(SCALES)
@@ -19,26 +21,23 @@ def _fail(message):
 
 
 # ---- config: validated before any job runs -------------------------------------------------
-validate(config, "../../config/schemas/config.schema.json")
+# check_against_schema gives a one-line message naming the key; validate() then fills defaults.
+SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
 try:
+    check_against_schema(config, SCHEMAS / "config.schema.json", "")
+    validate(config, "../../config/schemas/config.schema.json")
     DATA_MIRROR = check_data_mirror(config["data_mirror"])
+    PARAMS = {}  # (paper, scale) -> resolved and validated parameters of that paper
+    for _paper in PAPERS:
+        if _paper not in config:
+            continue
+        for _scale in SCALES:
+            _resolved = coerce_scalars(resolve(config[_paper], _scale, _paper))
+            check_against_schema(_resolved, SCHEMAS / f"{_paper}.schema.json", _paper, _scale)
+            validate(_resolved, f"../../config/schemas/{_paper}.schema.json")
+            PARAMS[_paper, _scale] = _resolved
 except ConfigError as err:
     _fail(err)
-
-PARAMS = {}  # (paper, scale) -> resolved and validated parameters of that paper
-for _paper in PAPERS:
-    if _paper not in config:
-        continue
-    for _scale in SCALES:
-        try:
-            _resolved = resolve(config[_paper], _scale, _paper)
-            validate(_resolved, f"../../config/schemas/{_paper}.schema.json")
-        except ConfigError as err:
-            _fail(err)
-        except WorkflowError as err:
-            _fail(f"section '{_paper}' at scale '{_scale}' (config/{_paper}.yaml or --config "
-                  f"{_paper}=...): {err}")
-        PARAMS[_paper, _scale] = _resolved
 
 
 # ---- outputs --------------------------------------------------------------------------------
@@ -99,7 +98,7 @@ def script(name):
 rule claims:
     """The claims ledger: every claim of every paper with its replicated value and verdict."""
     input:
-        lambda w: [p.format(scale=w.scale) for p in CLAIM_FRAGMENTS],
+        fragments=lambda w: [p.format(scale=w.scale) for p in CLAIM_FRAGMENTS],
     output:
         claims_csv="figures/{scale}/claims.csv",
         claims_meta="figures/{scale}/claims.meta.json",

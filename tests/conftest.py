@@ -1,0 +1,24 @@
+"""Shared test fixtures: repository root and the offline data mirror."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def data_mirror() -> Path:
+    """The offline dataset mirror (INITLAB_DATA_MIRROR, default ../shared/datasets). Tests that need
+    data fail, never skip, when it is missing: CI must not pass without having seen the data."""
+    mirror = Path(os.environ.get("INITLAB_DATA_MIRROR", REPO.parent / "shared" / "datasets"))
+    if not mirror.is_dir():
+        pytest.fail(f"data mirror {mirror} not found: set INITLAB_DATA_MIRROR to a folder laid out like "
+                    "shared/datasets")
+    return mirror.resolve()
