@@ -132,6 +132,17 @@ def test_higgs_split_deterministic(mirror, tmp_path):
     assert not np.array_equal(load_higgs_split(tmp_path / "c.npz")["test_rows"], a["test_rows"])
 
 
+def test_split_refuses_unverified_source(mirror, tmp_path):
+    """A source placed by hand is verified before use: a one-byte change in the content is refused."""
+    raw = bytearray(gzip.decompress((mirror / SAMPLE_FILE).read_bytes()))
+    raw[100] = ord("7") if raw[100] != ord("7") else ord("8")
+    bad = tmp_path / "higgs_sample_10984.csv.gz"
+    bad.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match="sha256 of the decompressed content"):
+        make_split(bad, "smoke", tmp_path / "split.npz")
+    assert not (tmp_path / "split.npz").exists()
+
+
 def test_full_scale_refuses_sample(mirror, tmp_path):
     with pytest.raises(DataError) as err:
         make_split(mirror / SAMPLE_FILE, "full", tmp_path / "full.npz", source_relpath=SAMPLE_FILE)

@@ -33,6 +33,8 @@ rule data_fetch:
         relpath=data_file.fetch_pattern(),
     log:
         "logs/data/fetch/{relpath}.log",
+    benchmark:
+        "benchmarks/data/fetch/{relpath}.tsv"
     conda:
         ENV
     shell:

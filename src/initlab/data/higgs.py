@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .loaders import parse_higgs_rows
+from .fetch import check
 from .registry import DataError, get, higgs_split_spec
 
 FULL_FILE = "higgs/HIGGS.csv.gz"
@@ -85,6 +86,8 @@ def make_split(source: str | os.PathLike, scale: str, output: str | os.PathLike,
             f"{SAMPLE_FILE} sample is only for the quick and smoke scales and is never substituted. "
             "Provide HIGGS.csv.gz (see src/initlab/data/registry.json) or run with --config scale=quick.")
     entry = get(relpath)
+    # Verify the source here too: a file placed by hand under data/ never went through the fetch rule.
+    check(source, entry)
     n_rows = entry.n_rows
     if n_rows is None:
         raise DataError(f"registry entry {relpath} has no n_rows")
@@ -92,7 +95,7 @@ def make_split(source: str | os.PathLike, scale: str, output: str | os.PathLike,
     x, y = read_rows(source, np.concatenate([train_rows, test_rows]), n_rows)
     n_train = len(train_rows)
     meta = {
-        "scale": scale, "source": relpath, "source_sha256": _sha256(Path(source)), "seed": spec["seed"],
+        "scale": scale, "source": relpath, "source_sha256": entry.sha256 if entry.verify == "file" else _sha256(Path(source)), "seed": spec["seed"],
         "n_train": n_train, "n_test": len(test_rows), "source_rows": n_rows,
         "train_positive_fraction": float(y[:n_train].mean()), "test_positive_fraction": float(y[n_train:].mean()),
         "method": "numpy default_rng(seed).choice(source_rows, n_train + n_test, replace=False); first n_train = train",
