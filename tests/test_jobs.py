@@ -1,0 +1,84 @@
+"""The rule/script contract: atomic outputs, provenance sidecars, claims, cleanup on failure."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from initlab.jobs import Job, atomic_path, run_job
+from initlab.ledger import assumptions, merge_claims
+
+
+def _spec(tmp_path, **extra):
+    outputs = {"t_csv": str(tmp_path / "t.csv"), "t_meta": str(tmp_path / "t.meta.json"),
+               "claims": str(tmp_path / "claims.csv")}
+    return json.dumps({"paper": "lyapunov", "name": "t", "scale": "smoke",
+                       "params": {"seed": 3, "inner": {"data_seed": 4}, "n": 2}, "outputs": outputs, **extra})
+
+
+def test_job_writes_outputs_claims_and_provenance(tmp_path):
+    def main(job):
+        job.write_csv("t", pd.DataFrame({"x": [1, 2]}))
+        job.claim("c1", "desc", "0.41", "0.40", "0.01", "reproduced")
+
+    run_job(main, ["--job", _spec(tmp_path)])
+    meta = json.loads((tmp_path / "t.meta.json").read_text())
+    assert meta["scale"] == "smoke" and meta["params"]["n"] == 2
+    assert meta["seeds"] == {"seed": 3, "inner.data_seed": 4}
+    for key in ("git_commit", "git_dirty", "python", "versions", "device", "wall_time_s", "created_utc"):
+        assert key in meta
+    assert {"torch", "numpy", "scipy", "snakemake"} <= set(meta["versions"])
+    claims = pd.read_csv(tmp_path / "claims.csv")
+    assert list(claims.claim_id) == ["c1"] and claims.paper[0] == "lyapunov"
+
+
+def test_failed_job_leaves_nothing_behind(tmp_path):
+    def main(job):
+        job.write_csv("t", pd.DataFrame({"x": [1]}))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run_job(main, ["--job", _spec(tmp_path)])
+    assert not list(tmp_path.iterdir())
+
+
+def test_job_that_forgets_an_output_fails(tmp_path):
+    with pytest.raises(RuntimeError, match="did not write outputs"):
+        run_job(lambda job: None, ["--job", _spec(tmp_path)])
+    assert not (tmp_path / "t.meta.json").exists()
+
+
+def test_bad_verdict_is_rejected(tmp_path):
+    job = Job(**json.loads(_spec(tmp_path)))
+    with pytest.raises(ValueError, match="verdict"):
+        job.claim("c", "d", 1, 1, 0, "probably")
+
+
+def test_atomic_path_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("good")
+    with pytest.raises(ZeroDivisionError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            1 / 0
+    assert target.read_text() == "good"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_merge_claims_checks_duplicates_and_verdicts(tmp_path):
+    header = "paper,claim_id,description,paper_value,replicated_value,uncertainty,verdict\n"
+    (tmp_path / "a.csv").write_text(header + "p,c1,d,1,1,0,reproduced\n")
+    (tmp_path / "b.csv").write_text(header + "p,c2,d,1,2,0,deviates\n")
+    assert list(merge_claims([tmp_path / "a.csv", tmp_path / "b.csv"]).claim_id) == ["c1", "c2"]
+    with pytest.raises(ValueError, match="duplicate"):
+        merge_claims([tmp_path / "a.csv", tmp_path / "a.csv"])
+    (tmp_path / "c.csv").write_text(header + "p,c3,d,1,2,0,maybe\n")
+    with pytest.raises(ValueError, match="verdicts"):
+        merge_claims([tmp_path / "c.csv"])
+
+
+def test_assumptions_are_collected_from_schema():
+    schema = {"properties": {"job": {"type": "object", "properties": {
+        "depth": {"type": "integer", "x-assumption": "lost in extraction"}, "n": {"type": "integer"}}}}}
+    found = assumptions(schema, {"job": {"depth": 7, "n": 1}})
+    assert found == [{"key": "job.depth", "value": 7, "why": "lost in extraction", "description": ""}]

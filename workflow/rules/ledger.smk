@@ -1,0 +1,37 @@
+# Across papers: the claims ledger and the replication report.
+
+
+rule claims:
+    """The claims ledger: every claim of every paper with its replicated value and verdict."""
+    input:
+        fragments=lambda w: [p.format(scale=w.scale) for p in CLAIM_FRAGMENTS],
+    output:
+        claims_csv="figures/{scale}/claims.csv",
+        claims_meta="figures/{scale}/claims.meta.json",
+    params:
+        job=job_spec("all", "claims", lambda scale: {}),
+    log:
+        "logs/{scale}/claims.log",
+    conda:
+        ENV
+    shell:
+        script("claims.py")
+
+
+rule replication_report:
+    """Markdown report: assumptions (config values a paper forced on us) and the claims."""
+    input:
+        claims="figures/{scale}/claims.csv",
+        schemas=expand("config/schemas/{paper}.schema.json", paper=[p for p in PAPERS if p in config]),
+    output:
+        replication_report_md="figures/{scale}/replication_report.md",
+        replication_report_meta="figures/{scale}/replication_report.meta.json",
+    params:
+        job=job_spec("all", "replication_report",
+                     lambda scale: {p: PARAMS[p, scale] for p in PAPERS if p in config}),
+    log:
+        "logs/{scale}/replication_report.log",
+    conda:
+        ENV
+    shell:
+        script("replication_report.py")
