@@ -132,6 +132,16 @@ def test_corrupt_mirror_file_rejected_and_removed(mirror, tmp_path, relpath, how
     assert list(final.parent.iterdir()) == []  # the partial copy is gone too
 
 
+def test_stale_partial_of_killed_run_removed(mirror, tmp_path):
+    final = tmp_path / "data" / SMALL
+    final.parent.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = final.with_name(f".{final.name}.part-{int(dead.stdout)}")
+    stale.write_bytes(b"half a file")
+    fetch(SMALL, final, mirror=mirror, log=lambda m: None)
+    assert sorted(p.name for p in final.parent.iterdir()) == [final.name]
+
+
 def test_corrupt_file_in_data_dir_removed_by_verify(mirror, tmp_path):
     alt = _bad_mirror(mirror, tmp_path, SMALL, "flipped")
     with pytest.raises(DataError, match="sha256"):

@@ -74,6 +74,17 @@ def _tmp_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.part-{os.getpid()}")
 
 
+def _remove_stale_partials(final: Path) -> None:
+    """Delete temporaries of ``final`` left by killed runs (their process no longer exists)."""
+    for part in final.parent.glob(f".{final.name}.part-*"):
+        try:
+            os.kill(int(part.name.rsplit("-", 1)[1]), 0)
+        except ProcessLookupError:
+            part.unlink(missing_ok=True)
+        except (ValueError, PermissionError):
+            pass  # not ours to judge: a foreign name, or a live process of another user
+
+
 def _copy_from_mirror(source: Path, tmp: Path) -> None:
     shutil.copyfile(source, tmp)
 
@@ -118,6 +129,7 @@ def fetch(relpath: str, final: str | os.PathLike, mirror: str | os.PathLike | No
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(final)
+    _remove_stale_partials(final)
     mirror = Path(mirror) if mirror else None
     try:
         if mirror is not None and (mirror / relpath).is_file():
