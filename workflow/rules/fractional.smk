@@ -1,0 +1,112 @@
+# fractional paper (003): fractional moment-preserving initialisation -- theory (Theorems 1, 5, 7,
+# 11; Corollaries 4, 9, 10; Remark 13), Figures 1-4, table_critical, and the cross-paper check of
+# its top Lyapunov exponent against the lyapunov paper's lambda.
+
+
+rule fractional_table_critical:
+    """table_critical: sigma_bar_a(s, d) (eq. (3.2) / Theorem 7's series) with Corollaries 4 and 10,
+    and Monte Carlo confirmation of moment preservation (full weight matrices) and of Remark 13."""
+    output:
+        **outputs("fractional", "table_critical", tables=["table_critical"]),
+    params:
+        job=job_spec("fractional", "table_critical"),
+    log:
+        "logs/{scale}/fractional/table_critical.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/table_critical.tsv"
+    threads: 2
+    conda:
+        ENV
+    shell:
+        script("fractional_table_critical.py")
+
+
+rule fractional_fig01:
+    """Figure 1: log(sigma_bar_0^2 - 2/d) vs log d (slope -2), and moment growth at k = 500."""
+    output:
+        **outputs("fractional", "fig01", figures=["fig01"]),
+    params:
+        job=job_spec("fractional", "fig01"),
+    log:
+        "logs/{scale}/fractional/fig01.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/fig01.tsv"
+    conda:
+        ENV
+    shell:
+        script("fractional_fig01.py")
+
+
+rule fractional_fig02:
+    """Figure 2: pdf and cdf of R_k = log||x_k|| (ReLU, d = 64, k = 100), Kaiming vs s ~ 1:
+    Monte Carlo over independent networks and the Gaussian of Theorem 5."""
+    output:
+        **outputs("fractional", "fig02", figures=["fig02"]),
+    params:
+        job=job_spec("fractional", "fig02"),
+    log:
+        "logs/{scale}/fractional/fig02.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/fig02.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+    conda:
+        ENV
+    shell:
+        script("fractional_fig02.py")
+
+
+rule fractional_fig03:
+    """Figure 3: sigma_bar_0(s, d) vs d and vs s; Corollary 9's monotonicity."""
+    output:
+        **outputs("fractional", "fig03", figures=["fig03"]),
+    params:
+        job=job_spec("fractional", "fig03"),
+    log:
+        "logs/{scale}/fractional/fig03.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/fig03.tsv"
+    conda:
+        ENV
+    shell:
+        script("fractional_fig03.py")
+
+
+rule fractional_fig04:
+    """Figure 4: pdf and cdf of R_{k,a} for linear (a = 1) and Leaky ReLU (a = 0.01), Kaiming vs
+    sigma_bar_a(1, d): Monte Carlo and the Gaussian of Theorem 11 (Lyapunov exponent, CLT variance)."""
+    output:
+        **outputs("fractional", "fig04", figures=["fig04"]),
+    params:
+        job=job_spec("fractional", "fig04"),
+    log:
+        "logs/{scale}/fractional/fig04.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/fig04.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+    conda:
+        ENV
+    shell:
+        script("fractional_fig04.py")
+
+
+rule fractional_cross:
+    """Cross-paper check (claims with paper = cross): the fractional paper's top Lyapunov exponent
+    mu_a(sigma) vs the lyapunov paper's lambda_gauss vs Monte Carlo; ReLU conditional mu_0; s = 2
+    gives Kaiming / LeCun / He."""
+    output:
+        **outputs("fractional", "cross", tables=["cross_lyapunov"]),
+    params:
+        job=job_spec("fractional", "cross"),
+    log:
+        "logs/{scale}/fractional/cross.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/cross.tsv"
+    threads: 2
+    conda:
+        ENV
+    shell:
+        script("cross_lyapunov.py")
