@@ -1,0 +1,194 @@
+"""LDLT L-Lipschitz layer (ldlt paper, Lemmas III.1-III.2) and batched Monte Carlo of its output variance.
+
+    M = gamma W U^(-1),   U^T U = alpha I + W^T W   (U: upper Cholesky factor, torch.linalg)
+
+so M M^T = gamma^2 W (alpha I + W^T W)^(-1) W^T has eigenvalues gamma^2 s^2 / (alpha + s^2) < gamma^2
+(s: singular values of W): ||M||_2 < gamma for every W, the same M M^T as Lemma III.1's
+gamma W (alpha I + W^T W)^(-1/2).  NOTE: Lemma III.2 as printed, M = gamma W R^(-1) with
+R R^T = alpha I + W^T W, i.e. R the *lower* factor, gives M M^T = gamma^2 W R^(-1) R^(-T) W^T, which is
+not bounded by gamma^2 (counterexamples in tests/test_ldlt_layer.py and the claims ledger); the
+factor that makes the lemma true is R^T R = alpha I + W^T W (equivalently M = gamma W L^(-T) with
+L L^T = alpha I + W^T W).  ``ldlt_as_printed`` keeps the printed form for that check.
+
+For x ~ N(0, I_n), Var[y | W] = (1/m) tr(M M^T) = gamma^2 - (gamma^2 alpha / m) tr((alpha I + W W^T)^(-1))
+(Lemma III.4), a function of the spectrum of S = W W^T only.  Monte Carlo therefore samples Wishart
+spectra at sigma = 1 (batched eigvalsh) and rescales them: S(sigma) = sigma^2 S(1), so one batch of
+spectra serves every sigma^2 of a sweep (common random numbers across the sweep).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _gram(weight: torch.Tensor, alpha: float) -> torch.Tensor:
+    if weight.ndim < 2:
+        raise ValueError(f"LDLT parametrization needs a matrix (or a batch of them), got shape "
+                         f"{tuple(weight.shape)}")
+    eye = torch.eye(weight.shape[-1], dtype=weight.dtype, device=weight.device)
+    return alpha * eye + weight.transpose(-1, -2) @ weight
+
+
+class LDLTNormalization(nn.Module):
+    """Parametrization W -> gamma W U^(-1) with U^T U = alpha I + W^T W (upper Cholesky factor).
+
+    Use with ``torch.nn.utils.parametrize.register_parametrization`` (see ``ldlt_linear``);
+    gradients flow through ``torch.linalg.cholesky`` and ``solve_triangular``."""
+
+    def __init__(self, alpha: float = 1.0, gamma: float = 1.0):
+        super().__init__()
+        _check_positive(alpha=alpha, gamma=gamma)
+        self.alpha = float(alpha)
+        self.gamma = float(gamma)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        upper = torch.linalg.cholesky(_gram(weight, self.alpha), upper=True)
+        # M = gamma W U^(-1): solve X U = W for X (right-hand triangular solve, no inverse formed)
+        return self.gamma * torch.linalg.solve_triangular(upper, weight, upper=True, left=False)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, gamma={self.gamma}"
+
+
+def ldlt_as_printed(weight: torch.Tensor, alpha: float = 1.0, gamma: float = 1.0) -> torch.Tensor:
+    """Lemma III.2 exactly as printed: gamma W R^(-1) with R R^T = alpha I + W^T W (R lower
+    triangular, torch.linalg.cholesky).  Kept only to test the lemma; not norm-bounded."""
+    _check_positive(alpha=alpha, gamma=gamma)
+    lower = torch.linalg.cholesky(_gram(weight, alpha))
+    return gamma * torch.linalg.solve_triangular(lower, weight, upper=False, left=False)
+
+
+def ldlt_inverse_sqrt(weight: torch.Tensor, alpha: float = 1.0, gamma: float = 1.0) -> torch.Tensor:
+    """Lemma III.1: gamma W (alpha I + W^T W)^(-1/2) through eigh (the reference the Cholesky form matches)."""
+    _check_positive(alpha=alpha, gamma=gamma)
+    evals, evecs = torch.linalg.eigh(_gram(weight, alpha))
+    inv_sqrt = (evecs * evals.rsqrt().unsqueeze(-2)) @ evecs.transpose(-1, -2)
+    return gamma * weight @ inv_sqrt
+
+
+def random_spectral_norms(trials: int, max_dim: int, log10_scale_range, alpha: float, gamma: float,
+                          seed: int) -> dict[str, np.ndarray]:
+    """||M||_2 of the three parametrizations (Lemma III.1; Lemma III.2 corrected; as printed) for
+    `trials` random float64 W with shape uniform in [1, max_dim]^2 and entry scale 10^u,
+    u ~ U(log10_scale_range)."""
+    low, high = (float(v) for v in log10_scale_range)
+    if not high >= low:
+        raise ValueError(f"log10_scale_range must be [low, high] with low <= high, got {log10_scale_range!r}")
+    generator = torch.Generator().manual_seed(int(seed))
+    trials = int(trials)
+    shapes = torch.randint(1, int(max_dim) + 1, (trials, 2), generator=generator)
+    scales = 10.0 ** (low + (high - low) * torch.rand(trials, generator=generator, dtype=torch.float64))
+    out = {key: np.empty(trials) for key in ("inverse_sqrt", "cholesky_upper", "cholesky_as_printed")}
+    forms = {"inverse_sqrt": ldlt_inverse_sqrt, "cholesky_as_printed": ldlt_as_printed,
+             "cholesky_upper": LDLTNormalization(alpha, gamma)}
+    for shape in torch.unique(shapes, dim=0):  # one batch per shape
+        idx = torch.nonzero((shapes == shape).all(dim=1)).flatten()
+        rows, cols = int(shape[0]), int(shape[1])
+        weight = scales[idx, None, None] * torch.randn(idx.numel(), rows, cols, generator=generator,
+                                                       dtype=torch.float64)
+        for key, form in forms.items():
+            matrix = form(weight) if key == "cholesky_upper" else form(weight, alpha, gamma)
+            out[key][idx.numpy()] = torch.linalg.matrix_norm(matrix, 2).numpy()
+    return out
+
+
+def ldlt_linear(in_features: int, out_features: int, alpha: float = 1.0, gamma: float = 1.0,
+                sigma: float = 1.0, bias: bool = False, generator: torch.Generator | None = None,
+                dtype: torch.dtype = torch.float32) -> nn.Linear:
+    """nn.Linear whose weight (out x in = m x n, the paper's W0) is drawn iid N(0, sigma^2) and used
+    through the LDLT parametrization: layer(x) = M x (+ bias)."""
+    _check_positive(sigma=sigma)
+    layer = nn.Linear(in_features, out_features, bias=bias, dtype=dtype)
+    with torch.no_grad():
+        layer.weight.copy_(sigma * torch.randn(out_features, in_features, generator=generator, dtype=dtype))
+        if bias:
+            layer.bias.zero_()
+    parametrize.register_parametrization(layer, "weight", LDLTNormalization(alpha, gamma))
+    return layer
+
+
+def conditional_variance_from_weights(weights: torch.Tensor, alpha: float, gamma: float) -> torch.Tensor:
+    """Var[y | W] = (1/m) ||M||_F^2 through the Cholesky layer itself (batched over leading dims);
+    an independent route to ``conditional_variance_from_spectra``."""
+    m = weights.shape[-2]
+    ortho = LDLTNormalization(alpha, gamma)(weights)
+    return ortho.pow(2).sum(dim=(-2, -1)) / m
+
+
+def sample_wishart_spectra(n: int, m: int, samples: int, seed: int, batch_size: int = 1024,
+                           device: torch.device | str = "cpu") -> torch.Tensor:
+    """Eigenvalues of W W^T for `samples` iid m x n standard Gaussian W (sigma = 1), float64, shape
+    (samples, min(n, m)): only the non-zero block (the Gram of the smaller side) is diagonalised;
+    the other |m - n| eigenvalues of S are exactly zero.  W is drawn on the CPU from one seeded
+    generator (same seed -> same numbers), the Gram and eigvalsh run on `device` in batches."""
+    for name, value in (("n", n), ("m", m), ("samples", samples), ("batch_size", batch_size)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    generator = torch.Generator().manual_seed(int(seed))
+    chunks = []
+    done = 0
+    while done < samples:
+        size = min(batch_size, samples - done)
+        w = torch.randn(size, m, n, generator=generator, dtype=torch.float64).to(device)
+        gram = w @ w.transpose(-1, -2) if m <= n else w.transpose(-1, -2) @ w
+        chunks.append(torch.linalg.eigvalsh(gram).clamp_min_(0.0).cpu())
+        done += size
+    return torch.cat(chunks)
+
+
+def conditional_variance_from_spectra(spectra: torch.Tensor, m: int, sigma2: Sequence[float], alpha: float,
+                                      gamma: float, chunk: int = 4096) -> torch.Tensor:
+    """Var[y | W] (Lemma III.4, eq. 2 before the expectation) for each spectrum (rows of `spectra`,
+    sigma = 1, non-zero block of size r) and each sigma^2: shape (samples, len(sigma2))."""
+    _check_positive(alpha=alpha, gamma=gamma)
+    sigma2_t = torch.as_tensor(np.asarray(sigma2, dtype=float), dtype=torch.float64)
+    if torch.any(sigma2_t < 0):
+        raise ValueError("sigma^2 values must be >= 0")
+    rank = spectra.shape[-1]
+    if rank > m:
+        raise ValueError(f"spectra have {rank} eigenvalues but S is only {m} x {m}")
+    out = []
+    for start in range(0, spectra.shape[0], chunk):
+        lam = spectra[start:start + chunk].to(torch.float64)
+        trace = (1.0 / (alpha + lam[:, :, None] * sigma2_t[None, None, :])).sum(dim=1) + (m - rank) / alpha
+        out.append(gamma ** 2 - gamma ** 2 * alpha / m * trace)
+    return torch.cat(out)
+
+
+@dataclass
+class MonteCarloVariance:
+    """Monte Carlo Var[y] per sigma^2: mean, standard error of the mean, sample count."""
+
+    mean: np.ndarray
+    stderr: np.ndarray
+    samples: int
+
+
+def monte_carlo_variance(n: int, m: int, sigma2: Sequence[float], alpha: float, gamma: float, samples: int,
+                         seed: int, batch_size: int = 1024, device: torch.device | str = "cpu"
+                         ) -> MonteCarloVariance:
+    """E_W Var[y | W] by Monte Carlo over `samples` Gaussian W0 (m x n), for every sigma^2 of a sweep."""
+    if samples < 2:
+        raise ValueError(f"samples must be >= 2 to give a standard error, got {samples}")
+    spectra = sample_wishart_spectra(n, m, samples, seed, batch_size, device)
+    values = conditional_variance_from_spectra(spectra, m, sigma2, alpha, gamma)
+    mean = values.mean(dim=0)
+    stderr = values.std(dim=0, unbiased=True) / np.sqrt(samples)
+    return MonteCarloVariance(mean.numpy(), stderr.numpy(), int(samples))
+
+
+def size_seed(seed: int, *sizes: int) -> int:
+    """A per-(n, m) seed from the job seed, so adding a size leaves the others' samples unchanged."""
+    return int(np.random.SeedSequence([int(seed), *map(int, sizes)]).generate_state(1, dtype=np.uint64)[0] >> 1)
