@@ -124,7 +124,7 @@ def per_matrix_second_moment(weight: torch.Tensor) -> torch.Tensor:
     gram = weight.mT @ weight
     t = gram.abs().sum(-1)
     ratio = torch.diagonal(gram, dim1=-2, dim2=-1) / torch.where(t > 0, t, torch.ones_like(t))
-    return ratio.mean(-1) / weight.shape[-2]
+    return ratio.mean(-1).double() / weight.shape[-2]  # float64: exactly 1/d at n = 1
 
 
 def matrices_needed(n: int, d: int, min_samples: int, min_matrices: int) -> int:
@@ -155,11 +155,29 @@ def transformed_weight_variance(n: int, d: int, matrices: int, *, seed: int, sam
             weight = torch.randn(batch, d, n, generator=generator, dtype=dtype, device=device)
         else:
             weight = sampler(batch, d, n, generator)
-        means.append(per_matrix_second_moment(weight).double())
+        means.append(per_matrix_second_moment(weight))
         done += batch
     means = torch.cat(means)
     return {
         "n": n, "d": d, "matrices": matrices, "samples": matrices * n * d,
         "var_mc": means.mean().item(),
-        "var_mc_stderr": (means.std(unbiased=True) / math.sqrt(matrices)).item(),
+        # identical per-matrix values (n = 1: exactly 1/d each) have zero spread, not rounding noise
+        "var_mc_stderr": 0.0 if bool(means.max() == means.min())
+        else (means.std(unbiased=True) / math.sqrt(matrices)).item(),
     }
+
+
+def gnd_sampler(alpha: float, sigma: float = 1.0, dtype: torch.dtype = torch.float32):
+    """A ``sampler(batch, d, n, generator)`` for ``transformed_weight_variance`` drawing iid
+    Generalised-Normal GND(0, sigma, alpha) weights by the inverse CDF (eq. (50),
+    ``initlab.theory.decay.gnd_ppf``) from torch uniforms (float64, so the same generator and seed
+    give the same weights)."""
+    from initlab.theory.decay import gnd_ppf
+
+    def sampler(batch, d, n, generator):
+        # torch.rand is in [0, 1): move 0 inside (0, 1) so that the tail 2 min(u, 1-u) is > 0
+        u = torch.rand(batch, d, n, generator=generator, dtype=torch.float64,
+                       device=generator.device).clamp_min_(2.0 ** -60)
+        return torch.from_numpy(gnd_ppf(u.cpu().numpy(), alpha, sigma)).to(device=generator.device, dtype=dtype)
+
+    return sampler

@@ -79,16 +79,17 @@ def forward_variance_eq14(depth, var_input, fan_in, var_weight, var_bias=0.0):
     The first layer sees the raw input (E[x_1^2] = var_input, zero mean), so
     Var[y_1] = n Var[w] var_input + Var[b]; later layers see ReLU outputs, E[x_l^2] = Var[y_{l-1}]/2
     (eq. (12)), so Var[y_l] = (n/2) Var[w] Var[y_{l-1}] + Var[b] (eq. (13)).
-    ``var_weight`` is a scalar or one value per layer.
+    ``var_weight`` and ``var_bias`` are scalars or one value per layer.
     """
     depth = int(depth)
     if depth < 1:
         raise ValueError(f"depth must be >= 1; got {depth}")
     var_weight = np.broadcast_to(np.asarray(var_weight, dtype=float), (depth,))
+    var_bias = np.broadcast_to(np.asarray(var_bias, dtype=float), (depth,))
     out = np.empty(depth)
-    out[0] = fan_in * var_weight[0] * var_input + var_bias
+    out[0] = fan_in * var_weight[0] * var_input + var_bias[0]
     for layer in range(1, depth):
-        out[layer] = 0.5 * fan_in * var_weight[layer] * out[layer - 1] + var_bias
+        out[layer] = 0.5 * fan_in * var_weight[layer] * out[layer - 1] + var_bias[layer]
     return out
 
 

@@ -1,0 +1,74 @@
+# decay paper (000, Juston et al.): AOL/SLL 1-Lipschitz feed-forward networks at initialisation.
+
+
+rule decay_fig01:
+    """Figure 1: Monte Carlo variance of W T^(-1/2) vs eq. (23) and eq. (36), n = 1..n_max, d = 10 n."""
+    output:
+        **outputs("decay", "fig01", figures=["fig01"]),
+    params:
+        job=job_spec("decay", "fig01"),
+    log:
+        "logs/{scale}/decay/fig01.log",
+    benchmark:
+        "benchmarks/{scale}/decay/fig01.tsv"
+    threads: 2
+    conda:
+        ENV
+    shell:
+        script("decay_fig01.py")
+
+
+rule decay_table_gnd:
+    """Section 5: Generalised-Normal W (inverse CDF, eq. (50)) vs eqs. (97), (107), (108)-(110), per (alpha, n, d)."""
+    output:
+        **outputs("decay", "table_gnd", tables=["table_gnd"]),
+    params:
+        job=job_spec("decay", "table_gnd"),
+    log:
+        "logs/{scale}/decay/table_gnd.log",
+    benchmark:
+        "benchmarks/{scale}/decay/table_gnd.tsv"
+    threads: 2
+    conda:
+        ENV
+    shell:
+        script("decay_table_gnd.py")
+
+
+rule decay_forward:
+    """Figures 2-5: per-layer activation distributions and variances of a deep AOL ReLU net, zero bias
+    and eq. (42) bias, against eqs. (14), (38), (41)."""
+    output:
+        **outputs("decay", "forward", figures=["fig02", "fig03", "fig04", "fig05"]),
+    params:
+        job=job_spec("decay", "forward"),
+    log:
+        "logs/{scale}/decay/forward.log",
+    benchmark:
+        "benchmarks/{scale}/decay/forward.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wc: 16000 if wc.scale == "full" else 4000,
+    conda:
+        ENV
+    shell:
+        script("decay_forward.py")
+
+
+rule decay_backward:
+    """Figures 6-8: per-layer gradient variances (eq. (45)) and distributions, zero bias and eq. (42) bias."""
+    output:
+        **outputs("decay", "backward", figures=["fig06", "fig07", "fig08"]),
+    params:
+        job=job_spec("decay", "backward"),
+    log:
+        "logs/{scale}/decay/backward.log",
+    benchmark:
+        "benchmarks/{scale}/decay/backward.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wc: 8000 if wc.scale == "full" else 4000,
+    conda:
+        ENV
+    shell:
+        script("decay_backward.py")
