@@ -9,12 +9,14 @@ min_version("8.0")
 
 configfile: "config/config.yaml"
 configfile: "config/lyapunov.yaml"
+configfile: "config/decay.yaml"
 configfile: "config/ldlt.yaml"
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/lyapunov.smk"
+include: "workflow/rules/decay.smk"
 include: "workflow/rules/ldlt.smk"
 
 
