@@ -52,6 +52,7 @@ def main(job):
                       y_theory=stats.norm.pdf(c)) for c, dens in zip(centres, density)]
     for row, weights in enumerate(WEIGHT_KINDS):
         axes[row, 0].set_ylabel(r"$\frac{1}{k}\,\log\|x_k\| / \|x_0\|$")
+        axes[row, 0].set_xscale("log")
         axes[row, 0].set_title(f"LLN, {TITLES[weights]}\nmean, 10-90% band; dashed: $\\lambda$ (Thm 4.{row + 1})")
         axes[row, 1].plot(grid, stats.norm.pdf(grid), "k--", lw=1.2, label=r"$\mathcal{N}(0,1)$")
         axes[row, 1].set_ylabel("density")
