@@ -30,8 +30,7 @@ def main(job):
     rows, mc_seconds, agreement = [], 0.0, []
     for n in p["sizes"]:
         start = time.perf_counter()
-        mc = ldlt_nn.monte_carlo_variance(n, n, sigma2, alpha, gamma, p["samples"], ldlt_nn.size_seed(p["seed"], n, n),
-                                          p["batch_size"], device)
+        mc = ldlt_nn.monte_carlo_variance(n, n, sigma2, alpha, gamma, p["samples"], ldlt_nn.size_seed(p["seed"], n, n), device)
         mc_seconds += time.perf_counter() - start
         series = ldlt_theory.series_variance(coefficients, n, n, sigma2, alpha, gamma, orders)
         radius = ldlt_theory.series_convergence_sigma2(n, n, alpha)

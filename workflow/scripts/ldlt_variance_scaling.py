@@ -42,8 +42,7 @@ def main(job):
     for n, samples in zip(p["sizes"], p["samples"]):
         start = time.perf_counter()
         sigma2 = mp_scale(c_all, scaling) / n
-        spectra = ldlt_nn.sample_wishart_spectra(n, n, samples, ldlt_nn.size_seed(p["seed"], n, n), p["batch_size"],
-                                                 device)
+        spectra = ldlt_nn.sample_wishart_spectra(n, n, samples, ldlt_nn.size_seed(p["seed"], n, n), device)
         values = ldlt_nn.conditional_variance_from_spectra(spectra, n, sigma2, alpha, gamma)
         mean = values.mean(dim=0).numpy()
         stderr = (values.std(dim=0) / math.sqrt(samples)).numpy()
@@ -139,8 +138,7 @@ def claims_large_sigma_limit(job, p, mc_at, device):
     sigma2_factor = np.asarray(scales)
     for n in p["wide_sizes"]:
         m = ratio * n
-        spectra = ldlt_nn.sample_wishart_spectra(n, m, p["wide_samples"], ldlt_nn.size_seed(p["seed"], n, m),
-                                                 p["batch_size"], device)
+        spectra = ldlt_nn.sample_wishart_spectra(n, m, p["wide_samples"], ldlt_nn.size_seed(p["seed"], n, m), device)
         values = ldlt_nn.conditional_variance_from_spectra(spectra, m, sigma2_factor / n, alpha, gamma)
         mean, se = float(values[:, -1].mean()), float(values[:, -1].std() / math.sqrt(p["wide_samples"]))
         wide.append((n, m, mean, se, ldlt_theory.variance_limit_large_sigma(n, m, gamma)))

@@ -127,24 +127,33 @@ def conditional_variance_from_weights(weights: torch.Tensor, alpha: float, gamma
     return ortho.pow(2).sum(dim=(-2, -1)) / m
 
 
-def sample_wishart_spectra(n: int, m: int, samples: int, seed: int, batch_size: int = 1024,
+BLOCK_ELEMENTS = 2 ** 21  # Gaussian entries drawn per block (16 MiB of float64)
+
+
+def spectra_block_size(n: int, m: int) -> int:
+    """Samples per generation/eigvalsh block: a function of the shape only, so that the numbers never
+    depend on memory settings (same seed -> same spectra)."""
+    return max(1, min(8192, BLOCK_ELEMENTS // (n * m)))
+
+
+def sample_wishart_spectra(n: int, m: int, samples: int, seed: int,
                            device: torch.device | str = "cpu") -> torch.Tensor:
     """Eigenvalues of W W^T for `samples` iid m x n standard Gaussian W (sigma = 1), float64, shape
     (samples, min(n, m)): only the non-zero block (the Gram of the smaller side) is diagonalised;
-    the other |m - n| eigenvalues of S are exactly zero.  W is drawn on the CPU from one seeded
-    generator (same seed -> same numbers), the Gram and eigvalsh run on `device` in batches."""
-    for name, value in (("n", n), ("m", m), ("samples", samples), ("batch_size", batch_size)):
+    the other |m - n| eigenvalues of S are exactly zero.  W is drawn on the CPU in blocks of
+    ``spectra_block_size(n, m)`` samples, block b from its own generator seeded by (seed, b); the Gram
+    and the batched eigvalsh run on `device`."""
+    for name, value in (("n", n), ("m", m), ("samples", samples)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    generator = torch.Generator().manual_seed(int(seed))
+    block = spectra_block_size(n, m)
     chunks = []
-    done = 0
-    while done < samples:
-        size = min(batch_size, samples - done)
+    for index, start in enumerate(range(0, samples, block)):
+        size = min(block, samples - start)
+        generator = torch.Generator().manual_seed(size_seed(seed, index))
         w = torch.randn(size, m, n, generator=generator, dtype=torch.float64).to(device)
         gram = w @ w.transpose(-1, -2) if m <= n else w.transpose(-1, -2) @ w
         chunks.append(torch.linalg.eigvalsh(gram).clamp_min_(0.0).cpu())
-        done += size
     return torch.cat(chunks)
 
 
@@ -177,18 +186,17 @@ class MonteCarloVariance:
 
 
 def monte_carlo_variance(n: int, m: int, sigma2: Sequence[float], alpha: float, gamma: float, samples: int,
-                         seed: int, batch_size: int = 1024, device: torch.device | str = "cpu"
-                         ) -> MonteCarloVariance:
+                         seed: int, device: torch.device | str = "cpu") -> MonteCarloVariance:
     """E_W Var[y | W] by Monte Carlo over `samples` Gaussian W0 (m x n), for every sigma^2 of a sweep."""
     if samples < 2:
         raise ValueError(f"samples must be >= 2 to give a standard error, got {samples}")
-    spectra = sample_wishart_spectra(n, m, samples, seed, batch_size, device)
+    spectra = sample_wishart_spectra(n, m, samples, seed, device)
     values = conditional_variance_from_spectra(spectra, m, sigma2, alpha, gamma)
     mean = values.mean(dim=0)
     stderr = values.std(dim=0, unbiased=True) / np.sqrt(samples)
     return MonteCarloVariance(mean.numpy(), stderr.numpy(), int(samples))
 
 
-def size_seed(seed: int, *sizes: int) -> int:
-    """A per-(n, m) seed from the job seed, so adding a size leaves the others' samples unchanged."""
-    return int(np.random.SeedSequence([int(seed), *map(int, sizes)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+def size_seed(seed: int, *keys: int) -> int:
+    """A derived seed for (seed, *keys), e.g. per size (n, m) so adding a size leaves the others' samples unchanged."""
+    return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1, dtype=np.uint64)[0] >> 1)
