@@ -125,3 +125,23 @@ def test_same_seed_same_numbers():
     a = lipschitz.transformed_weight_variance(4, 40, 30, seed=9)
     b = lipschitz.transformed_weight_variance(4, 40, 30, seed=9)
     assert a == b
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.0, math.inf])
+def test_gnd_sampler_weights(alpha):
+    """The torch GND sampler draws unit-variance weights by eq. (50), reproducibly."""
+    g = torch.Generator().manual_seed(4)
+    w = lipschitz.gnd_sampler(alpha)(50, 40, 20, g).double()
+    assert w.shape == (50, 40, 20)
+    sq = w.square().flatten()
+    assert abs(sq.mean().item() - 1.0) < 4 * sq.std().item() / math.sqrt(sq.numel())
+    again = lipschitz.gnd_sampler(alpha)(50, 40, 20, torch.Generator().manual_seed(4)).double()
+    assert torch.equal(w, again)
+
+
+def test_gnd_normal_matches_gaussian_transformed_variance():
+    """alpha = 2 through the inverse CDF gives the same transformed-weight variance as torch.randn."""
+    n, d, m = 6, 24, 3000
+    gnd = lipschitz.transformed_weight_variance(n, d, m, seed=1, sampler=lipschitz.gnd_sampler(2.0))
+    normal = lipschitz.transformed_weight_variance(n, d, m, seed=2)
+    assert abs(gnd["var_mc"] - normal["var_mc"]) < 4 * math.hypot(gnd["var_mc_stderr"], normal["var_mc_stderr"])

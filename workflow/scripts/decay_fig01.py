@@ -59,10 +59,10 @@ def main(job):
 
     # ---- figure ----
     fig, (ax, ax_gap) = plot.subplots(1, 2)
-    ax.errorbar(table["n"], table["var_mc"], yerr=table["var_mc_stderr"], fmt="o", ms=2.5, lw=0.8,
-                label=r"Monte Carlo $\mathrm{Var}[\hat w]$ ($\pm$1 s.e.)", zorder=3)
-    ax.plot(table["n"], table["bound_eq23"], "--", label=r"eq. (23): $1/d$ (upper bound)")
-    ax.plot(table["n"], table["approx_eq36"], "-", lw=1.2, label="eq. (36)")
+    ax.errorbar(table["n"], table["var_mc"], yerr=table["var_mc_stderr"], fmt="o", ms=3, mfc="none", mew=0.6,
+                lw=0.8, label=r"Monte Carlo $\mathrm{Var}[\hat w]$ ($\pm$1 s.e.)", zorder=2)
+    ax.plot(table["n"], table["bound_eq23"], "--", label=r"eq. (23): $1/d$ (upper bound)", zorder=3)
+    ax.plot(table["n"], table["approx_eq36"], "-", lw=1.0, label="eq. (36)", zorder=4)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"$n$  ($d = %d\,n$)" % p["d_over_n"])

@@ -53,16 +53,20 @@ def main(job):
             r"$\mathcal{N}(0, \mathrm{Var}[y_l])$, eq. (14)"))
 
         fig, ax = plot.subplots(1, 1, figsize=(5.6, 3.8))
-        ax.semilogy(layers, table["var_mc"], "o", label="simulation")
-        ax.semilogy(layers, theory, "-", label="eq. (14) with eq. (36) Var[w]")
-        ax.semilogy(layers, realized, ":", color="k", lw=1.2, label="eq. (14) with realised Var[w], Var[b]")
-        if mode == "eq42":
+        ax.plot(layers, table["var_mc"], "o", label="simulation")
+        ax.plot(layers, theory, "-", label="eq. (14) with eq. (36) Var[w]")
+        ax.plot(layers, realized, ":", color="k", lw=1.2, label="eq. (14) with realised Var[w], Var[b]")
+        if mode == "eq42":  # settles at a constant: linear axis from 0
             ax.axhline(float(decay.fixed_point_eq41(var_b, gain)), color="0.5", lw=0.8, ls="--",
                        label="fixed point, eq. (41)")
+            ax.set_ylim(0, 1.3 * max(table["var_mc"].max(), theory.max()))
+            ax.legend(loc="lower right")
+        else:  # decays geometrically: log axis
+            ax.set_yscale("log")
+            ax.legend()
         ax.set_xlabel("layer $l$")
         ax.set_ylabel(r"$\mathrm{Var}[y_l]$")
         ax.set_title(f"Forward variance, {label}\nwidth {n}, $r = (n/2)\\mathrm{{Var}}[w] = {gain:.4g}$ (eq. (38))")
-        ax.legend()
         job.save_figure(fig_var, fig)
 
     # ---- claims ----

@@ -24,10 +24,9 @@ import torch
 from initlab.nn.lipschitz import aol_transform
 
 
-def _layer_weight(width: int, generator: torch.Generator, device, dtype) -> torch.Tensor:
-    """Kaiming-normal W (fan_in = width, ReLU gain sqrt(2)), AOL-normalised (q = 1)."""
-    raw = torch.randn(width, width, generator=generator, device=device, dtype=dtype) * math.sqrt(2.0 / width)
-    return aol_transform(raw)
+def _kaiming_normal(width: int, generator: torch.Generator, device, dtype) -> torch.Tensor:
+    """Kaiming-normal W (fan_in = width, ReLU gain sqrt(2))."""
+    return torch.randn(width, width, generator=generator, device=device, dtype=dtype) * math.sqrt(2.0 / width)
 
 
 def _moments_and_histogram(values: torch.Tensor, bins: int, hist_sd: float) -> dict:
@@ -45,7 +44,7 @@ def _moments_and_histogram(values: torch.Tensor, bins: int, hist_sd: float) -> d
 
 def simulate_deep_net(width: int, depth: int, n_inputs: int, var_biases: dict[str, float], *, seed: int,
                       backward: bool, upstream_var: float = 1.0, bins: int = 80, hist_sd: float = 5.0, device=None,
-                      dtype: torch.dtype = torch.float32, log=None) -> dict:
+                      dtype: torch.dtype = torch.float32, keep_tensors: bool = False, log=None) -> dict:
     """Run the net once for every bias mode in ``var_biases`` (name -> Var[b]).
 
     Returns ``{"var_weight": [per-layer mean of (W T^(-1/2))^2 entries], "var_bias": {mode: [per-layer
@@ -53,6 +52,8 @@ def simulate_deep_net(width: int, depth: int, n_inputs: int, var_biases: dict[st
     "backward": {mode: [layer stats]} }``; layer stats are for y_l (forward) and for
     dE/dx_l = (W_l T_l^(-1/2))^T (ReLU'(y_l) * dE/dx_{l+1}) (backward, eq. (43)), l = 1..depth, with an
     upstream gradient dE/dx_{depth+1} ~ N(0, upstream_var) independent of everything else.
+    ``keep_tensors`` (for tests, small nets only) also returns the input, the raw (un-normalised)
+    weights, the biases and the upstream gradient under "tensors".
     """
     if width < 1 or depth < 1 or n_inputs < 2:
         raise ValueError(f"need width >= 1, depth >= 1, n_inputs >= 2; got {width}, {depth}, {n_inputs}")
@@ -66,12 +67,16 @@ def simulate_deep_net(width: int, depth: int, n_inputs: int, var_biases: dict[st
     result = {"var_weight": [], "var_bias": {m: [] for m in var_biases},
               "forward": {m: [] for m in var_biases}, "backward": {m: [] for m in var_biases}}
     weights, masks = [], {m: [] for m in var_biases}
+    kept = {"input": x_input, "weights": [], "biases": {m: [] for m in var_biases}} if keep_tensors else None
     for layer in range(depth):
-        weight = _layer_weight(width, generator, device, dtype)
+        raw = _kaiming_normal(width, generator, device, dtype)
+        weight = aol_transform(raw)  # q = 1
         result["var_weight"].append(float(weight.square().mean()))
         for mode, var_b in var_biases.items():
             bias = torch.randn(width, generator=generator, device=device, dtype=dtype) * math.sqrt(var_b)
             result["var_bias"][mode].append(float(bias.square().mean()))  # realised (zero-mean law)
+            if kept:
+                kept["biases"][mode].append(bias)
             y = torch.addmm(bias, states[mode], weight.T)
             result["forward"][mode].append(_moments_and_histogram(y, bins, hist_sd))
             if backward:
@@ -79,13 +84,17 @@ def simulate_deep_net(width: int, depth: int, n_inputs: int, var_biases: dict[st
             states[mode] = y.relu_()
         if backward:
             weights.append(weight)
-        del weight
+        if kept:
+            kept["weights"].append(raw)
+        del weight, raw
         if log:
             log(f"forward layer {layer + 1}/{depth}: " + ", ".join(
                 f"Var[y] {m} = {result['forward'][m][-1]['var']:.4g}" for m in var_biases))
     del states
     if backward:
         upstream = torch.randn(n_inputs, width, generator=generator, device=device, dtype=dtype) * math.sqrt(upstream_var)
+        if kept:
+            kept["upstream"] = upstream
         for mode in var_biases:
             grad = upstream
             stats = [None] * depth
@@ -96,4 +105,6 @@ def simulate_deep_net(width: int, depth: int, n_inputs: int, var_biases: dict[st
             result["backward"][mode] = stats
             if log:
                 log(f"backward {mode}: Var[dx_1] = {stats[0]['var']:.4g}")
+    if kept:
+        result["tensors"] = kept
     return result

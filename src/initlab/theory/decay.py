@@ -60,6 +60,13 @@ def layer_gain_eq38(n, d):
     return 0.5 * np.asarray(n, dtype=float) * approx_eq36(n, d)
 
 
+def printed_eq39(n):
+    """The paper's printed simplification of eq. (38) at d = 1: n / (2n + 2 - 4/pi) (eq. (39)).
+    Eq. (38) itself gives n / (2 + 4 (n - 1)/pi) at d = 1 (-> pi/4, not 1/2); kept to show the gap."""
+    n = _check_positive(n, "n")
+    return n / (2.0 * n + 2.0 - 4.0 / np.pi)
+
+
 def bias_variance_eq42(n, d):
     """Var[b] = 1 - r (eq. (42)): the bias variance that puts the fixed point of eq. (41) at 1."""
     return 1.0 - layer_gain_eq38(n, d)
@@ -132,14 +139,19 @@ def gnd_pdf(x, alpha, sigma=1.0):
 
 
 def gnd_cdf(x, alpha, sigma=1.0):
-    """GND CDF (eq. (48)): 1[x >= 0] - sign(x)/2 Q(1/alpha, (Lambda |x|)^alpha)."""
+    """GND CDF (eq. (48)): 1[x >= 0] - sign(x)/2 Q(1/alpha, (Lambda |x|)^alpha), written as
+    piecewise: the same for x != 0, and 1/2 at x = 0 where eq. (48) as printed gives 1."""
     alpha = _check_alpha(alpha)
     x = np.asarray(x, dtype=float)
     lam = gnd_lambda(alpha, sigma)
     if np.isinf(alpha):
         return np.clip(0.5 + 0.5 * lam * x, 0.0, 1.0)
     q = special.gammaincc(1.0 / alpha, (lam * np.abs(x)) ** alpha)
-    return (x >= 0).astype(float) - np.sign(x) / 2.0 * q
+    return np.where(x > 0, 1.0 - q / 2.0, np.where(x < 0, q / 2.0, 0.5))  # no cancellation in the left tail
+
+
+# Q^{-1}(1/alpha, 1 - v) ~ (v Gamma(1 + 1/alpha))^alpha underflows float64 for v ~ 2^-52 once alpha > ~21.
+MAX_FINITE_ALPHA = 20.0
 
 
 def gnd_ppf(u, alpha, sigma=1.0):
@@ -152,6 +164,9 @@ def gnd_ppf(u, alpha, sigma=1.0):
     u = np.asarray(u, dtype=float)
     if np.any((u <= 0) | (u >= 1)):
         raise ValueError("gnd_ppf needs probabilities strictly inside (0, 1)")
+    if np.isfinite(alpha) and alpha > MAX_FINITE_ALPHA:
+        raise ValueError(f"gnd_ppf: finite alpha > {MAX_FINITE_ALPHA} underflows Q^-1 (a Gamma(1/alpha) quantile "
+                         f"~ v^alpha); got alpha = {alpha}; use alpha = inf for the uniform limit")
     lam = gnd_lambda(alpha, sigma)
     tail = 2.0 * np.minimum(u, 1.0 - u)  # = 1 - |2u - 1|, without cancellation near u = 0, 1
     if np.isinf(alpha):
