@@ -11,6 +11,7 @@ configfile: "config/config.yaml"
 configfile: "config/lyapunov.yaml"
 configfile: "config/decay.yaml"
 configfile: "config/ldlt.yaml"
+configfile: "config/fractional.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -18,6 +19,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/lyapunov.smk"
 include: "workflow/rules/decay.smk"
 include: "workflow/rules/ldlt.smk"
+include: "workflow/rules/fractional.smk"
 
 
 rule all:

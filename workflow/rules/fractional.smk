@@ -14,7 +14,6 @@ rule fractional_table_critical:
         "logs/{scale}/fractional/table_critical.log",
     benchmark:
         "benchmarks/{scale}/fractional/table_critical.tsv"
-    threads: 2
     conda:
         ENV
     shell:
@@ -48,7 +47,6 @@ rule fractional_fig02:
         "logs/{scale}/fractional/fig02.log",
     benchmark:
         "benchmarks/{scale}/fractional/fig02.tsv"
-    threads: 2
     resources:
         mem_mb=2000,
     conda:
@@ -84,7 +82,6 @@ rule fractional_fig04:
         "logs/{scale}/fractional/fig04.log",
     benchmark:
         "benchmarks/{scale}/fractional/fig04.tsv"
-    threads: 2
     resources:
         mem_mb=2000,
     conda:
@@ -105,7 +102,6 @@ rule fractional_cross:
         "logs/{scale}/fractional/cross.log",
     benchmark:
         "benchmarks/{scale}/fractional/cross.tsv"
-    threads: 2
     conda:
         ENV
     shell:

@@ -56,16 +56,19 @@ def simulate_log_norms_gaussian(
         stop = min(n_networks, start + chunk)
         count = stop - start
         state = (x0 / torch.linalg.vector_norm(x0)).to(dtype).expand(count, width).clone()
+        pre = torch.empty((count, width), device=device, dtype=dtype)
         log_norm = out[start:stop, 0].clone()
         for layer in range(1, depth + 1):
             if keep < 1.0:
                 mask = torch.rand((count, width), generator=generator, device=device, dtype=dtype) < keep
                 state = state * mask / keep
             scale = sigma * torch.linalg.vector_norm(state, dim=1, keepdim=True)
-            pre = scale * torch.randn((count, width), generator=generator, device=device, dtype=dtype)
-            state = torch.where(pre > 0, pre, slope * pre)
+            torch.randn((count, width), generator=generator, device=device, dtype=dtype, out=pre)
+            pre.mul_(scale)
+            # phi_a in place (leaky_relu with slope 0 is ReLU, with slope 1 the identity)
+            state = torch.nn.functional.leaky_relu(pre, slope) if slope < 1.0 else pre.clone()
             norm = torch.linalg.vector_norm(state, dim=1)
-            log_norm = log_norm + norm.to(torch.float64).log()
-            state = state / torch.where(norm > 0, norm, torch.ones_like(norm)).unsqueeze(1)
+            log_norm += norm.to(torch.float64).log()
+            state.div_(torch.where(norm > 0, norm, torch.ones_like(norm)).unsqueeze(1))
             out[start:stop, layer] = log_norm
     return out

@@ -26,6 +26,7 @@ What is here:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -94,13 +95,14 @@ def _envelope_sum(z: float, k_last: int, degree: int) -> float:
 
 
 def _inner_sums(slope: float, s: float, width: int, n: int, order: int, rtol: float,
-                max_terms: int) -> tuple[np.ndarray, np.ndarray, int]:
+                max_terms: int, abs_tol: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
     """Inner sums over k of eq. (4.2) for one n:  sum_k w_{k,n} tau_k(s) g_j(k)  for j = 0..order,
 
         tau_k(s) = B(k + 1 - s/2, d/2 + s/2) / Gamma(1 - s/2) = (1 - s/2)_k Gamma(d/2 + s/2) / Gamma(k + 1 + d/2)
 
     with g_0 = 1 and, at s = 0 only, g_1 = A_k = d/ds log tau_k and g_2 = A_k^2 + B_k = tau_k''/tau_k
     (A_k = (psi(d/2) - H_k) / 2, B_k = (psi1(d/2) - H2_k) / 4; H, H2 harmonic numbers).
+    Stops once every tail bound is below max(rtol * |sum|, abs_tol).
     Returns (sums, truncation bounds, number of terms)."""
     d = width
     m = d - n
@@ -128,9 +130,9 @@ def _inner_sums(slope: float, s: float, width: int, n: int, order: int, rtol: fl
     if order and s != 0:
         raise ValueError("derivative sums are only implemented at s = 0")
     log_z = math.log(z)
-    chunk = 4096
     for coef, x in pieces:
         start, log_term, harm, harm2 = 0, math.log(coef) + log_tau0, 0.0, 0.0
+        chunk = 64  # doubled up to 2^16: most n need a few dozen terms, small n and small a many more
         part = np.zeros(order + 1)
         while True:
             k = np.arange(start, start + chunk, dtype=np.float64)
@@ -150,6 +152,7 @@ def _inner_sums(slope: float, s: float, width: int, n: int, order: int, rtol: fl
                 harm, harm2 = h[-1] + 1.0 / (k[-1] + 1.0), h2[-1] + 1.0 / (k[-1] + 1.0) ** 2
             log_term = logs[-1] + step[-1]
             start += chunk
+            chunk = min(2 * chunk, 1 << 16)
             k_last = start - 1
             # For k >= k_star every ratio T_{k+1}/T_k is <= z ((x+k)(b+k) <= (k+1)(k+1+d/2) there),
             # so sum_{k > k_last} T_k g(k) <= T_{k_last} * env(k_last) * sum_j z^j (1 + j/k_last)^deg.
@@ -166,7 +169,7 @@ def _inner_sums(slope: float, s: float, width: int, n: int, order: int, rtol: fl
                     env.append(0.5 * (abs(special.digamma(0.5 * d)) + h_last))
                     env.append(env[1] ** 2 + 0.25 * max(special.polygamma(1, 0.5 * d), math.pi**2 / 6))
                 tail = np.array([t_last * env[j] * _envelope_sum(z, k_last, min(j, 2)) for j in range(order + 1)])
-                if np.all(tail <= rtol * np.maximum(np.abs(part), part[0])) or t_last == 0.0:
+                if np.all(tail <= np.maximum(rtol * np.maximum(np.abs(part), part[0]), abs_tol)) or t_last == 0.0:
                     break
             if start >= max_terms:
                 raise RuntimeError(f"Theorem 7 series for a={slope}, s={s}, d={d}, n={n} did not reach "
@@ -201,8 +204,13 @@ def theorem7_series(slope: float, s: float, width: int, *, order: int = 0, rtol:
     total = np.zeros(order + 1)
     bound = np.zeros(order + 1)
     terms_used = 0
+    # A lower bound of the total (I_a 2^(-s/2) >= a^s E[chi2_d^(s/2)] 2^(-s/2); S(0) = 1 for the
+    # derivative sums) turns rtol into an absolute tolerance per n, so that the many terms needed by
+    # n with a negligible binomial weight are not summed.
+    lower = slope**s * math.exp(special.gammaln(0.5 * width + 0.5 * s) - special.gammaln(0.5 * width)) if order == 0 else 1.0
     for n in keep:
-        sums, bounds, used = _inner_sums(slope, s, width, int(n), order, rtol, max_terms)
+        abs_tol = rtol * lower / (math.exp(log_w[n]) * keep.size)
+        sums, bounds, used = _inner_sums(slope, s, width, int(n), order, rtol, max_terms, abs_tol)
         total += math.exp(log_w[n]) * sums
         bound += math.exp(log_w[n]) * bounds
         terms_used = max(terms_used, used)
@@ -218,8 +226,9 @@ def theorem7_series(slope: float, s: float, width: int, *, order: int = 0, rtol:
     return [SeriesSum(total[j], bound[j], terms_used) for j in range(order + 1)]
 
 
+@functools.lru_cache(maxsize=4096)
 def ia_series(slope: float, s: float, width: int, rtol: float = 1e-14) -> SeriesSum:
-    """I_a(s, d) for a in (0, 1] from Theorem 7's series, with its truncation bound."""
+    """I_a(s, d) for a in (0, 1] from Theorem 7's series, with its truncation bound (cached)."""
     return theorem7_series(slope, s, width, rtol=rtol)[0]
 
 
