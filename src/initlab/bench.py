@@ -1,0 +1,185 @@
+"""Benchmarks of the library.  ``python -m initlab.bench training --depth 30 --width 64 --seeds 10
+--batch 64 --steps 50 --json``.
+
+``training`` times three ways of training S seeds of one architecture (an MLP of ``depth``
+internal width x width layers between ``--in-features`` inputs and ``--classes`` outputs, Adam,
+cross-entropy on synthetic data), side by side in the same process and interleaved round by round
+(so that load from other processes hits all of them alike):
+
+* ``batched``: the engine (initlab.train.train_step on initlab.nn.models.BatchedMLP): one
+  forward/backward/update of stacked parameters with batched matrix products (torch.baddbmm);
+* ``vmap``: the torch.func alternative: stack_module_state + functional_call + vmap(grad) over a
+  single-seed nn.Module, updated by the same per-seed optimizer;
+* ``loop``: a plain per-seed loop, what the papers' code does: S nn.Modules (the same networks)
+  each with its own torch.optim.Adam, one after the other.
+
+Examples are counted per seed (S * batch per step).  The JSON has the medians over rounds
+(``batched_examples_per_s``, ``loop_examples_per_s``, ``vmap_examples_per_s``), ``speedup`` =
+batched / loop and ``vmap_speedup`` = vmap / loop, and the per-round values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+
+import torch
+from torch.nn import functional as F
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: int, rounds: int = 5,
+                       in_features: int = 54, classes: int = 7, model: str = "plain",
+                       device: str = "cpu", threads: int | None = None, variants=("batched", "vmap", "loop"),
+                       compile: bool = False, seed: int = 0) -> dict:
+    from torch.func import functional_call, grad, stack_module_state, vmap
+
+    from initlab.nn.models import MLP, BatchedMLP, MLPSpec
+    from initlab.train.engine import ParamLayout, seed_generator, train_step
+    from initlab.train.optim import BatchedOptimizer
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    spec = MLPSpec(in_features, width, depth, classes, lipschitz=None if model == "plain" else "aol",
+                   bias_init="uniform_fan_in")
+    batched = BatchedMLP(spec)
+    seed_list = list(range(seed, seed + seeds))
+    init = batched.init([seed_generator(s, "init") for s in seed_list])
+    gen = torch.Generator().manual_seed(seed)
+    n_data = batch * 64
+    x = torch.randn(n_data, in_features, generator=gen).to(dev)
+    y = torch.randint(0, classes, (n_data,), generator=gen).to(dev)
+    order = torch.randint(0, n_data, (steps, seeds, batch), generator=gen).to(dev)
+
+    # --- batched engine
+    layout = ParamLayout(init)
+    flat = layout.flatten(init).to(dev)
+    grad_flat = torch.zeros_like(flat)
+    params = layout.leaves(flat, grad_flat)
+    opt = BatchedOptimizer(layout, flat, "adam", lr=1e-3)
+    alive = torch.ones(seeds, dtype=torch.bool, device=dev)
+    div = torch.full((seeds,), -1, dtype=torch.int64, device=dev)
+    forward = torch.compile(batched.forward) if compile else batched.forward
+
+    def run_batched(n):
+        nonlocal alive, div
+        for i in range(n):
+            idx = order[i % steps]
+            _, alive, div = train_step(forward, params, grad_flat, opt, x[idx], y[idx], alive, div, i)
+
+    # --- torch.func vmap over a single-seed module
+    modules = [MLP(spec, {k: v[s] for k, v in init.items()}).to(dev) for s in range(seeds)]
+    stacked, _ = stack_module_state(modules)
+    vlayout = ParamLayout(stacked)
+    vflat = vlayout.flatten({k: v.detach() for k, v in stacked.items()})
+    vparams = vlayout.views(vflat)
+    base = MLP(spec, {k: v[0] for k, v in init.items()}).to("meta")
+    vopt = BatchedOptimizer(vlayout, vflat, "adam", lr=1e-3)
+
+    def loss_one(p, xb, yb):
+        return F.cross_entropy(functional_call(base, p, (xb,)), yb)
+
+    per_seed_grad = vmap(grad(loss_one))
+
+    def run_vmap(n):
+        for i in range(n):
+            idx = order[i % steps]
+            grads = per_seed_grad(vparams, x[idx], y[idx])
+            vopt.step(vlayout.flatten(grads), alive)
+
+    # --- plain per-seed loop (torch.optim.Adam per module)
+    loop_opts = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in modules]
+
+    def run_loop(n):
+        for i in range(n):
+            idx = order[i % steps]
+            for s, (m, o) in enumerate(zip(modules, loop_opts)):
+                o.zero_grad(set_to_none=True)
+                F.cross_entropy(m(x[idx[s]]), y[idx[s]]).backward()
+                o.step()
+
+    runners = {"batched": run_batched, "vmap": run_vmap, "loop": run_loop}
+    for name in variants:  # warm-up (allocations, compilation)
+        runners[name](min(3, steps))
+    _sync(dev)
+    per_round = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name in variants:
+            _sync(dev)
+            t0 = time.perf_counter()
+            runners[name](steps)
+            _sync(dev)
+            per_round[name].append(seeds * batch * steps / (time.perf_counter() - t0))
+    med = {name: statistics.median(v) for name, v in per_round.items()}
+    result = {
+        "benchmark": "training", "depth": depth, "width": width, "seeds": seeds, "batch": batch,
+        "steps": steps, "rounds": rounds, "model": model, "in_features": in_features, "classes": classes,
+        "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
+        "threads": torch.get_num_threads(), "compile": compile, "torch": torch.__version__,
+        "platform": platform.platform(),
+        "per_round_examples_per_s": per_round,
+    }
+    for name, value in med.items():
+        result[f"{name}_examples_per_s"] = value
+    if "loop" in med and "batched" in med:
+        result["speedup"] = med["batched"] / med["loop"]
+    if "loop" in med and "vmap" in med:
+        result["vmap_speedup"] = med["vmap"] / med["loop"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m initlab.bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("training", help="batched training engine vs a per-seed loop")
+    tr.add_argument("--depth", type=int, default=30, help="internal width x width layers")
+    tr.add_argument("--width", type=int, default=64)
+    tr.add_argument("--seeds", type=int, default=10)
+    tr.add_argument("--batch", type=int, default=64)
+    tr.add_argument("--steps", type=int, default=50, help="steps per timed round")
+    tr.add_argument("--rounds", type=int, default=5, help="interleaved rounds; medians are reported")
+    tr.add_argument("--in-features", type=int, default=54)
+    tr.add_argument("--classes", type=int, default=7)
+    tr.add_argument("--model", choices=("plain", "aol"), default="plain",
+                    help="plain ReLU MLP or the AOL/SLL-normalised net of the decay paper")
+    tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    tr.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    tr.add_argument("--variants", default="batched,vmap,loop", help="comma-separated subset")
+    tr.add_argument("--compile", action="store_true", help="torch.compile the batched forward pass")
+    tr.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    for name in ("depth", "width", "seeds", "batch", "steps", "rounds"):
+        if getattr(args, name) < (0 if name == "depth" else 1):
+            parser.error(f"--{name} must be >= {0 if name == 'depth' else 1}; got {getattr(args, name)}")
+    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    unknown = set(variants) - {"batched", "vmap", "loop"}
+    if unknown:
+        parser.error(f"--variants: unknown {sorted(unknown)}; allowed: batched, vmap, loop")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda but torch sees no CUDA device; use --device cpu or auto")
+    result = training_benchmark(args.depth, args.width, args.seeds, args.batch, args.steps, args.rounds,
+                                args.in_features, args.classes, args.model, args.device, args.threads,
+                                variants, args.compile)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key in ("batched", "vmap", "loop"):
+            if f"{key}_examples_per_s" in result:
+                print(f"{key:8s} {result[f'{key}_examples_per_s']:12,.0f} examples/s (per seed, median)")
+        if "speedup" in result:
+            print(f"speedup batched/loop: {result['speedup']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

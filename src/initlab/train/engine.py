@@ -1,0 +1,356 @@
+"""Train S independent seeds of one architecture as one batched model.
+
+A *model* is any object with ``init(generators) -> params`` (a dict of tensors whose first
+dimension is the seed) and ``forward(params, x, dropout_rng) -> outputs`` mapping inputs of shape
+(S, B, ...) to (S, B, ...): e.g. ``initlab.nn.models.BatchedMLP``.  One training step runs the
+forward pass of every seed as batched matrix products, one backward pass, and one update of
+``BatchedOptimizer`` (per-seed Adam/AdamW/SGD state).
+
+Per seed, three independent random streams come from the seed alone (``seed_generator``):
+``init`` (the initial parameters), ``data`` (the order of the training examples, one permutation
+per epoch) and ``dropout``.  Hence seed s gets the same initialisation, batches and dropout masks
+whether it is trained alone or in a batch of seeds, and the batch only changes floating-point
+summation order inside the matrix products (tests/test_train_engine.py states the tolerance).
+
+Divergence: a seed whose batch loss is NaN/Inf is marked dead at that step (``diverged_step``)
+and frozen (its parameters and optimizer state are no longer changed); the others go on.
+Checkpoints: every ``checkpoint_every`` epochs, and at the end, the whole state (parameters,
+optimizer state, generator states, metrics so far) goes atomically to ``checkpoint``; a rerun with
+the same arguments resumes from there and ends with the same numbers as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from initlab.train.optim import OPTIMIZERS, BatchedOptimizer, lr_factor
+
+STREAMS = {"init": 0, "data": 1, "dropout": 2}
+LOSSES = ("cross_entropy", "mse")
+
+
+def seed_generator(seed: int, stream: str) -> torch.Generator:
+    """A CPU generator for one seed's ``stream`` ('init', 'data' or 'dropout'); independent streams
+    via numpy's SeedSequence spawning key (seed, stream)."""
+    words = np.random.SeedSequence([int(seed), STREAMS[stream]]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed((int(words[0]) << 32 | int(words[1])) & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+@dataclass
+class TrainSettings:
+    """How to train (the same for every seed of a batch, except lr/weight_decay, which may be (S,))."""
+
+    epochs: int
+    batch_size: int
+    optimizer: str = "adam"
+    lr: Any = 1e-3
+    weight_decay: Any = 0.0
+    momentum: float = 0.0
+    schedule: str = "constant"
+    lr_final_ratio: float = 0.0
+    loss: str = "cross_entropy"
+    drop_last: bool = False
+    checkpoint_every: int = 1
+    eval_batch_size: int = 8192
+    compile: bool = False
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs ({self.epochs}) and batch_size ({self.batch_size}) must be >= 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer {self.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss {self.loss!r}; allowed: {', '.join(LOSSES)}")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be >= 1")
+
+
+@dataclass
+class Data:
+    """Training (and optional test) arrays; targets are class indices (cross_entropy) or values."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
+
+    def to(self, device) -> "Data":
+        move = (lambda t: None if t is None else t.to(device))
+        return Data(move(self.x_train), move(self.y_train), move(self.x_test), move(self.y_test))
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for t in (self.x_train, self.y_train, self.x_test, self.y_test):
+            if t is not None:
+                h.update(str(tuple(t.shape)).encode())
+                h.update(np.ascontiguousarray(t.detach().cpu().double().numpy()).tobytes()[:1 << 20])
+                h.update(repr(float(t.double().sum())).encode())
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class TrainResult:
+    metrics: pd.DataFrame          # one row per (seed, epoch), see ``train``
+    params: dict[str, torch.Tensor]
+    alive: torch.Tensor            # (S,) bool
+    diverged_step: torch.Tensor    # (S,) int64, -1 while alive
+    seconds: float                 # wall time of the training steps run in this process
+    examples: int                  # training examples processed in this process, counted per seed
+    resumed_from_epoch: int = 0
+
+    @property
+    def examples_per_s(self) -> float:
+        return self.examples / self.seconds if self.seconds > 0 else float("nan")
+
+
+def per_seed_loss(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
+    """Mean loss over the batch, per seed: outputs (S, B, C), targets (S, B) -> (S,)."""
+    S, B = outputs.shape[:2]
+    if kind == "cross_entropy":
+        return F.cross_entropy(outputs.reshape(S * B, -1), targets.reshape(S * B),
+                               reduction="none").reshape(S, B).mean(1)
+    return (outputs - targets.reshape(outputs.shape)).pow(2).reshape(S, B, -1).mean((1, 2))
+
+
+class _SeedStreams:
+    """Uniform(0, 1) draws of shape (S, *shape), row s from seed s's own generator."""
+
+    def __init__(self, generators: Sequence[torch.Generator], device):
+        self.generators, self.device = list(generators), device
+
+    def __call__(self, shape) -> torch.Tensor:
+        return torch.stack([torch.rand(tuple(shape), generator=g) for g in self.generators]).to(self.device)
+
+
+def _fingerprint(model, seeds, settings: TrainSettings, data: Data) -> str:
+    spec = getattr(model, "spec", repr(model))
+    body = json.dumps({"model": repr(spec), "seeds": [int(s) for s in seeds],
+                       "settings": {k: (v.tolist() if isinstance(v, torch.Tensor) else v)
+                                    for k, v in asdict(settings).items() if k != "checkpoint_every"},
+                       "data": data.fingerprint()}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@torch.no_grad()
+def evaluate(model, params, x: torch.Tensor, y: torch.Tensor, loss: str, batch_size: int
+             ) -> dict[str, torch.Tensor]:
+    """Per-seed mean loss (and accuracy for classification) on one dataset shared by all seeds."""
+    S = next(iter(params.values())).shape[0]
+    total = torch.zeros(S, dtype=torch.float64, device=x.device)
+    correct = torch.zeros(S, dtype=torch.float64, device=x.device)
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[start:start + batch_size].unsqueeze(0).expand(S, -1, -1).contiguous()
+        yb = y[start:start + batch_size].unsqueeze(0).expand(S, *y[start:start + batch_size].shape)
+        out = model.forward(params, xb)
+        total += per_seed_loss(out, yb, loss).double() * xb.shape[1]
+        if loss == "cross_entropy":
+            correct += (out.argmax(-1) == yb).double().sum(1)
+    result = {"loss": total / x.shape[0]}
+    if loss == "cross_entropy":
+        result["accuracy"] = correct / x.shape[0]
+    return result
+
+
+class ParamLayout:
+    """All parameters of S seeds in one flat 1-D buffer: parameter n occupies one contiguous block,
+    viewed as (S, *shape).  The views are the autograd leaves; their ``.grad`` are views into a
+    second buffer of the same layout, into which backward accumulates in place.  The optimizer
+    then updates the whole buffer in one fused pass, and no step allocates parameter-sized
+    tensors (measured on the CPU: per-tensor updates and fresh gradient/concatenation buffers
+    were over half of a depth-30 step)."""
+
+    def __init__(self, params: dict[str, torch.Tensor]):
+        self.names = list(params)
+        self.n_seeds = next(iter(params.values())).shape[0]
+        self.shapes = [tuple(v.shape[1:]) for v in params.values()]
+        self.sizes = [self.n_seeds * math.prod(shape) for shape in self.shapes]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int).tolist()
+        self.numel = self.offsets[-1]
+
+    def flatten(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([params[n].reshape(-1) for n in self.names])
+
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named (S, *shape) views into the buffer ``flat``."""
+        return {n: flat[o:o + k].view(self.n_seeds, *shape)
+                for n, o, k, shape in zip(self.names, self.offsets, self.sizes, self.shapes)}
+
+    def leaves(self, flat: torch.Tensor, grad_flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Views of ``flat`` that require grad, with ``.grad`` already set to views of ``grad_flat``."""
+        params = self.views(flat)
+        for (name, view), grad in zip(params.items(), self.views(grad_flat).values()):
+            view.requires_grad_(True)
+            view.grad = grad
+        return params
+
+
+def train_step(forward, params: dict[str, torch.Tensor], grad_flat: torch.Tensor, optimizer,
+               xb: torch.Tensor, yb: torch.Tensor, alive: torch.Tensor, diverged_step: torch.Tensor,
+               global_step: int, loss_kind: str = "cross_entropy", lr_scale: float = 1.0, dropout_rng=None):
+    """One step for all seeds: batched forward, one backward into ``grad_flat``, one per-seed
+    update.  ``params`` and ``grad_flat`` come from ``ParamLayout.leaves``.  A seed whose loss is not
+    finite is marked dead at ``global_step`` and frozen.  No host synchronisation on a GPU.
+    Returns (per-seed loss (S,), alive, diverged_step)."""
+    zero = torch.zeros((), device=xb.device)
+    grad_flat.zero_()
+    with torch.enable_grad():
+        loss = per_seed_loss(forward(params, xb, dropout_rng), yb, loss_kind)
+        finite = torch.isfinite(loss)
+        diverged_step = torch.where(alive & ~finite, global_step, diverged_step)
+        alive = alive & finite
+        # Seeds are independent: d(sum of losses)/d(params of seed s) = d(loss_s)/d(params of s).
+        torch.where(alive, loss, zero).sum().backward()
+    optimizer.step(grad_flat, alive, lr_scale)
+    return loss.detach(), alive, diverged_step
+
+
+def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, device="cpu",
+          checkpoint: str | os.PathLike | None = None, log: Callable[[str], None] = print,
+          metrics_hook: Callable[[int, dict, torch.Tensor], dict[str, torch.Tensor]] | None = None,
+          ) -> TrainResult:
+    """Train ``len(seeds)`` independent networks of ``model`` on ``data``.
+
+    Returns per-seed, per-epoch metrics (long format: columns seed, epoch, train_loss [mean batch
+    loss over the epoch's steps while alive], test_loss / test_accuracy [if test data], alive,
+    diverged_step, plus whatever ``metrics_hook(epoch, params, alive)`` returns as (S,) tensors).
+    Epoch 0 is the initialisation (no train_loss).  Timing never enters the metrics (they are
+    bit-identical between reruns on CPU); it is in the returned ``seconds``/``examples`` and the
+    progress lines.
+    """
+    device = torch.device(device)
+    seeds = [int(s) for s in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct; got {seeds}")
+    S = len(seeds)
+    data = data.to(device)
+    N = data.x_train.shape[0]
+    if N < settings.batch_size and settings.drop_last:
+        raise ValueError(f"{N} training examples < batch_size {settings.batch_size} with drop_last")
+    initial = model.init([seed_generator(s, "init") for s in seeds])
+    layout = ParamLayout(initial)
+    flat = layout.flatten(initial).to(device)
+    grad_flat = torch.zeros_like(flat)
+    params = layout.leaves(flat, grad_flat)  # autograd leaves sharing flat's storage
+    optimizer = BatchedOptimizer(layout, flat, settings.optimizer, lr=settings.lr,
+                                 weight_decay=settings.weight_decay, momentum=settings.momentum)
+    data_gens = [seed_generator(s, "data") for s in seeds]
+    dropout_gens = [seed_generator(s, "dropout") for s in seeds]
+    dropout_rng = _SeedStreams(dropout_gens, device)
+    alive = torch.ones(S, dtype=torch.bool, device=device)
+    diverged_step = torch.full((S,), -1, dtype=torch.int64, device=device)
+    steps_per_epoch = N // settings.batch_size if settings.drop_last else math.ceil(N / settings.batch_size)
+    total_steps = steps_per_epoch * settings.epochs
+    rows: list[dict] = []
+    start_epoch = 0
+    ckpt_path = Path(checkpoint) if checkpoint else None
+    fingerprint = _fingerprint(model, seeds, settings, data)
+
+    if ckpt_path is not None and ckpt_path.exists():
+        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if saved["fingerprint"] != fingerprint:
+            raise RuntimeError(f"checkpoint {ckpt_path} belongs to a different run (model, seeds, "
+                               "settings or data changed); delete it to start afresh")
+        with torch.no_grad():
+            flat.copy_(layout.flatten(saved["params"]))
+        optimizer.load_state_dict(saved["optimizer"])  # copy_ moves the tensors to the device
+        alive.copy_(saved["alive"])
+        diverged_step.copy_(saved["diverged_step"])
+        for g, state in zip(data_gens, saved["data_gens"]):
+            g.set_state(state)
+        for g, state in zip(dropout_gens, saved["dropout_gens"]):
+            g.set_state(state)
+        rows = saved["rows"]
+        start_epoch = saved["epoch"]
+        log(f"resumed from {ckpt_path} at epoch {start_epoch}/{settings.epochs}")
+
+    forward = model.forward
+    if settings.compile:
+        forward = torch.compile(model.forward)
+
+    def epoch_rows(epoch: int, train_loss: torch.Tensor | None) -> list[dict]:
+        cols: dict[str, torch.Tensor] = {}
+        if train_loss is not None:
+            cols["train_loss"] = train_loss
+        if data.x_test is not None:
+            for k, v in evaluate(model, params, data.x_test, data.y_test, settings.loss,
+                                 settings.eval_batch_size).items():
+                cols[f"test_{k}"] = v
+        if metrics_hook is not None:
+            cols.update(metrics_hook(epoch, params, alive))
+        cols = {k: v.detach().double().cpu().numpy() for k, v in cols.items()}
+        alive_np, div_np = alive.cpu().numpy(), diverged_step.cpu().numpy()
+        return [{"seed": seeds[i], "epoch": epoch, **{k: float(v[i]) for k, v in cols.items()},
+                 "alive": bool(alive_np[i]), "diverged_step": int(div_np[i])} for i in range(S)]
+
+    if start_epoch == 0:
+        rows.extend(epoch_rows(0, None))
+    seconds, examples = 0.0, 0
+    zero = torch.zeros((), device=device)
+    for epoch in range(start_epoch + 1, settings.epochs + 1):
+        t0 = time.perf_counter()
+        order = torch.stack([torch.randperm(N, generator=g) for g in data_gens]).to(device)  # (S, N)
+        loss_sum = torch.zeros(S, dtype=torch.float64, device=device)
+        loss_count = torch.zeros(S, dtype=torch.int64, device=device)
+        for i in range(steps_per_epoch):
+            global_step = (epoch - 1) * steps_per_epoch + i
+            idx = order[:, i * settings.batch_size:(i + 1) * settings.batch_size]
+            xb, yb = data.x_train[idx], data.y_train[idx]  # (S, B, ...): each seed its own batch
+            loss, alive, diverged_step = train_step(
+                forward, params, grad_flat, optimizer, xb, yb, alive, diverged_step, global_step, settings.loss,
+                lr_factor(settings.schedule, global_step, total_steps, settings.lr_final_ratio), dropout_rng)
+            loss_sum += torch.where(alive, loss.detach(), zero).double()
+            loss_count += alive
+        train_loss = torch.where(loss_count > 0, loss_sum / loss_count.clamp(min=1),
+                                 torch.full_like(loss_sum, float("nan")))
+        dt = time.perf_counter() - t0
+        seconds += dt
+        n_examples = S * min(N, steps_per_epoch * settings.batch_size)
+        examples += n_examples
+        rows.extend(epoch_rows(epoch, train_loss))
+        live = train_loss[alive].cpu()
+        summary = (f"{live.min():.4g}/{live.median():.4g}/{live.max():.4g}" if live.numel() else "-")
+        eta = seconds / (epoch - start_epoch) * (settings.epochs - epoch)
+        log(f"epoch {epoch}/{settings.epochs}  alive {int(alive.sum())}/{S}  train loss min/med/max "
+            f"{summary}  {n_examples / dt:,.0f} examples/s  ETA {eta:,.0f} s")
+        if ckpt_path is not None and (epoch % settings.checkpoint_every == 0 or epoch == settings.epochs):
+            _save_checkpoint(ckpt_path, {
+                "fingerprint": fingerprint, "epoch": epoch,
+                "params": {k: v.detach().cpu().clone() for k, v in params.items()},
+                "optimizer": _to_cpu(optimizer.state_dict()),
+                "alive": alive.cpu(), "diverged_step": diverged_step.cpu(),
+                "data_gens": [g.get_state() for g in data_gens],
+                "dropout_gens": [g.get_state() for g in dropout_gens], "rows": rows})
+
+    return TrainResult(pd.DataFrame(rows), {k: v.detach().clone() for k, v in params.items()}, alive.cpu(),
+                       diverged_step.cpu(), seconds, examples, start_epoch)
+
+
+def _to_cpu(tree):
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().cpu()
+    if isinstance(tree, dict):
+        return {k: _to_cpu(v) for k, v in tree.items()}
+    return tree

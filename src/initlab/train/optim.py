@@ -1,0 +1,138 @@
+"""Optimizers over stacked per-seed parameters (leading dimension S), with per-seed state.
+
+Every state tensor has the seed dimension first (one step count serves all seeds: they step together), and a
+boolean ``alive`` mask (S,) freezes diverged seeds: their parameters and state stay exactly as
+they were.  The update rules are PyTorch's (torch.optim.Adam / AdamW / SGD with their default
+arguments); tests compare them against torch.optim on single seeds.  The learning rate is a scalar
+or one value per seed (shape (S,)), so hyperparameter sweeps can share one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import torch
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def _is_scalar(value) -> bool:
+    return isinstance(value, (int, float)) or (isinstance(value, torch.Tensor) and value.ndim == 0)
+
+
+def _per_seed(value, like: torch.Tensor) -> torch.Tensor:
+    """A scalar or (S,) value as a tensor broadcastable against ``like`` (S, ...)."""
+    t = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+    if t.ndim == 0:
+        return t
+    return t.reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+class BatchedOptimizer:
+    """Adam (L2 weight decay, like torch.optim.Adam), AdamW (decoupled decay) or SGD (momentum).
+
+    All alive seeds step together, so one step count serves every seed.  With a scalar lr, Adam
+    and AdamW run PyTorch's fused kernel (``torch._fused_adam_`` / ``_fused_adamw_``: one pass over
+    the flat parameters, the code path of ``torch.optim.Adam(fused=True)``); with a per-seed lr
+    they run the same update written out element-wise.  Frozen (dead) seeds get a zero gradient
+    and their parameters are put back after the update: they never change again.
+    """
+
+    def __init__(self, layout, flat: torch.Tensor, kind: str = "adam", lr=1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay=0.0,
+                 momentum: float = 0.0):
+        """``layout``: an initlab.train.engine.ParamLayout; ``flat``: its parameter buffer (updated
+        in place).  ``lr`` and ``weight_decay``: scalars or one value per seed."""
+        if kind not in OPTIMIZERS:
+            raise ValueError(f"optimizer {kind!r}; allowed: {', '.join(OPTIMIZERS)}")
+        self.kind, self.lr, self.betas, self.eps = kind, lr, tuple(betas), float(eps)
+        self.weight_decay, self.momentum = weight_decay, float(momentum)
+        self.layout, self.flat = layout, flat
+        self.per_seed = not (_is_scalar(lr) and _is_scalar(weight_decay))
+        self.step_count = torch.zeros((), dtype=torch.float32, device=flat.device)
+        if kind in ("adam", "adamw"):
+            self.state = {"exp_avg": torch.zeros_like(flat), "exp_avg_sq": torch.zeros_like(flat)}
+        elif self.momentum:
+            self.state = {"momentum_buffer": torch.zeros_like(flat)}
+        else:
+            self.state = {}
+
+    @torch.no_grad()
+    def step(self, grad: torch.Tensor, alive: torch.Tensor, lr_factor: float = 1.0) -> None:
+        """Update the parameter buffer in place from ``grad`` (same layout; dead seeds' entries
+        are zeroed in place); seeds with alive == False are left untouched."""
+        # On the CPU, checking for dead seeds is free and lets the common case skip all masking;
+        # on a GPU it would cost a synchronisation, so the masks are always applied there.
+        masked = alive.device.type != "cpu" or not bool(alive.all())
+        self.step_count += 1
+        if masked:
+            dead = ~alive
+            for g in self.layout.views(grad).values():
+                g.masked_fill_(dead.reshape((-1,) + (1,) * (g.ndim - 1)), 0.0)
+            before = self.flat.clone()
+        if self.kind in ("adam", "adamw") and not self.per_seed:
+            fused = torch._fused_adamw_ if self.kind == "adamw" else torch._fused_adam_
+            fused([self.flat], [grad], [self.state["exp_avg"]], [self.state["exp_avg_sq"]], [],
+                  [self.step_count], lr=float(self.lr) * lr_factor, beta1=self.betas[0],
+                  beta2=self.betas[1], weight_decay=float(self.weight_decay), eps=self.eps,
+                  amsgrad=False, maximize=False)
+        else:
+            views = {k: self.layout.views(v) for k, v in self.state.items()}
+            for i, (name, p) in enumerate(self.layout.views(self.flat).items()):
+                g = self.layout.views(grad)[name]
+                state = {k: v[name] for k, v in views.items()}
+                if self.kind in ("adam", "adamw"):
+                    self._adam(p, g, state, lr_factor)
+                else:
+                    self._sgd(p, g, state, lr_factor)
+        if masked:
+            mask_views = self.layout.views(self.flat)
+            for name, b in self.layout.views(before).items():
+                p = mask_views[name]
+                p.copy_(torch.where(alive.reshape((-1,) + (1,) * (p.ndim - 1)), p, b))
+
+    def _adam(self, p, grad, state, lr_factor):
+        b1, b2 = self.betas
+        lr = _per_seed(self.lr, p) * lr_factor
+        wd = _per_seed(self.weight_decay, p)
+        if self.kind == "adamw":
+            p.mul_(1 - lr * wd)
+        else:
+            grad = grad + wd * p
+        step = float(self.step_count)
+        state["exp_avg"].lerp_(grad, 1 - b1)
+        state["exp_avg_sq"].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        denom = state["exp_avg_sq"].sqrt().div_(math.sqrt(1 - b2 ** step)).add_(self.eps)
+        p.sub_(state["exp_avg"].div(denom).mul_(lr / (1 - b1 ** step)))
+
+    def _sgd(self, p, grad, state, lr_factor):
+        """torch.optim.SGD semantics (dampening 0, no Nesterov)."""
+        lr = _per_seed(self.lr, p) * lr_factor
+        wd = _per_seed(self.weight_decay, p)
+        grad = grad + wd * p
+        if self.momentum:
+            buf = state["momentum_buffer"]
+            if float(self.step_count) == 1:
+                buf.copy_(grad)
+            else:
+                buf.mul_(self.momentum).add_(grad)
+            grad = buf
+        p.sub_(lr * grad)
+
+    # ---- checkpointing -------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"step_count": self.step_count.clone(), "state": {k: v.clone() for k, v in self.state.items()}}
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.step_count.copy_(saved["step_count"])
+        for key, value in saved["state"].items():
+            self.state[key].copy_(value)
+
+
+def lr_factor(schedule: str, step: int, total_steps: int, final_ratio: float = 0.0) -> float:
+    """Multiplier of the base lr at (0-based) ``step``: 'constant', or 'cosine' annealing from lr to
+    final_ratio * lr over total_steps (torch.optim.lr_scheduler.CosineAnnealingLR's closed form)."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return final_ratio + (1 - final_ratio) * (1 + math.cos(math.pi * step / max(total_steps, 1))) / 2
+    raise ValueError(f"lr schedule {schedule!r}; allowed: constant, cosine")
