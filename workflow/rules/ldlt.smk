@@ -54,7 +54,7 @@ for _fig in ("fig01", "fig02", "fig03"):
             f"logs/{{scale}}/ldlt/{_fig}.log",
         benchmark:
             f"benchmarks/{{scale}}/ldlt/{_fig}.tsv"
-        threads: 2
+        threads: lambda wildcards, _fig=_fig: 2 if PARAMS["ldlt", wildcards.scale][_fig]["model"] == "dense" else 1
         conda:
             ENV
         shell:
@@ -78,7 +78,7 @@ for _fig in ("fig04", "fig05"):
             f"logs/{{scale}}/ldlt/{_fig}.log",
         benchmark:
             f"benchmarks/{{scale}}/ldlt/{_fig}.tsv"
-        threads: 2
+        threads: lambda wildcards, _fig=_fig: 2 if PARAMS["ldlt", wildcards.scale][_fig]["model"] == "dense" else 1
         conda:
             ENV
         shell:

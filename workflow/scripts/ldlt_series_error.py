@@ -30,7 +30,8 @@ def main(job):
     rows, mc_seconds, agreement = [], 0.0, []
     for n in p["sizes"]:
         start = time.perf_counter()
-        mc = ldlt_nn.monte_carlo_variance(n, n, sigma2, alpha, gamma, p["samples"], ldlt_nn.size_seed(p["seed"], n, n), device)
+        mc = ldlt_nn.monte_carlo_variance(n, n, sigma2, alpha, gamma, p["samples"], ldlt_nn.size_seed(p["seed"], n, n),
+                                          p["model"], device)
         mc_seconds += time.perf_counter() - start
         series = ldlt_theory.series_variance(coefficients, n, n, sigma2, alpha, gamma, orders)
         radius = ldlt_theory.series_convergence_sigma2(n, n, alpha)
@@ -46,7 +47,7 @@ def main(job):
     frame = pd.DataFrame(rows)
     job.write_csv(job.name, frame)
     total = p["samples"] * len(p["sizes"])
-    job.extra_meta.update({"monte_carlo_samples_per_size": p["samples"], "monte_carlo_seconds": round(mc_seconds, 2),
+    job.extra_meta.update({"monte_carlo_samples_per_size": p["samples"], "monte_carlo_model": p["model"], "monte_carlo_seconds": round(mc_seconds, 2),
                            "samples_per_second": round(total / mc_seconds, 1)})
 
     plot_panels(job, frame, orders, p)
@@ -95,7 +96,7 @@ def plot_panels(job, frame, orders, p):
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", title="series order")
     fig.suptitle(f"ldlt Fig. {int(job.name[-2:])}: |Monte Carlo - truncated series| of Var[y], "
-                 rf"$\alpha={p['alpha']:g}, \gamma={p['gamma']:g}$, {p['samples']} samples/size, bars = 1 s.e.")
+                 rf"$\alpha={p['alpha']:g}, \gamma={p['gamma']:g}$, {p['samples']} samples/size ({p['model']}), bars = 1 s.e.")
     job.save_figure(job.name, fig)
 
 

@@ -14,6 +14,15 @@ For x ~ N(0, I_n), Var[y | W] = (1/m) tr(M M^T) = gamma^2 - (gamma^2 alpha / m) 
 (Lemma III.4), a function of the spectrum of S = W W^T only.  Monte Carlo therefore samples Wishart
 spectra at sigma = 1 (batched eigvalsh) and rescales them: S(sigma) = sigma^2 S(1), so one batch of
 spectra serves every sigma^2 of a sweep (common random numbers across the sweep).
+
+Two samplers of the same law (model="dense" | "bidiagonal"):
+* dense: draw W0, batched eigvalsh of the Gram (O(n^3) per sample; the paper's direct route);
+* bidiagonal: Dumitriu & Edelman (2002, "Matrix models for beta ensembles", beta = 1): the non-zero
+  spectrum of W W^T (W: m x n Gaussian) is that of B B^T with B lower bidiagonal, diagonal
+  chi_{N}, chi_{N-1}, ..., chi_{N-r+1} and sub-diagonal chi_{r-1}, ..., chi_1 (r = min(n, m), N = max(n, m)),
+  and tr((alpha I + sigma^2 B B^T)^(-1)) follows in O(r) from the Cholesky pivots of the tridiagonal
+  matrix and their derivative in a diagonal shift (d/dt log det(A + t I) = tr(A^(-1))).  Tests check
+  it against the dense sampler, the exact Wick moments and a dense inverse.
 """
 
 from __future__ import annotations
@@ -176,6 +185,67 @@ def conditional_variance_from_spectra(spectra: torch.Tensor, m: int, sigma2: Seq
     return torch.cat(out)
 
 
+def sample_bidiagonal(n: int, m: int, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Squared entries of the Dumitriu-Edelman bidiagonal model of W W^T (see module docstring):
+    (diagonal^2 of shape (samples, r), sub-diagonal^2 of shape (samples, r - 1)), float64."""
+    for name, value in (("n", n), ("m", m), ("samples", samples)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    rank, dof = min(n, m), max(n, m)
+    rng = np.random.Generator(np.random.PCG64(int(seed)))
+    diag2 = rng.chisquare(dof - np.arange(rank), size=(samples, rank))
+    sub2 = rng.chisquare(rank - 1 - np.arange(rank - 1), size=(samples, rank - 1)) if rank > 1 \
+        else np.zeros((samples, 0))
+    return diag2, sub2
+
+
+def resolvent_trace_bidiagonal(diag2: np.ndarray, sub2: np.ndarray, sigma2: Sequence[float],
+                               alpha: float) -> np.ndarray:
+    """tr((alpha I + sigma^2 B B^T)^(-1)) for lower-bidiagonal B (squared entries diag2, sub2), every
+    sigma^2: shape (samples, len(sigma2)).  A = alpha I + sigma^2 T is tridiagonal with
+    a_i = alpha + sigma^2 (d_i^2 + e_(i-1)^2), b_i^2 = sigma^4 d_i^2 e_i^2; its Cholesky pivots
+    p_i = a_i - b_(i-1)^2 / p_(i-1) (all >= alpha) and their shift derivatives
+    p_i' = 1 + (b_(i-1)^2 / p_(i-1)) p_(i-1)' / p_(i-1) give tr(A^(-1)) = sum_i p_i' / p_i.  The loop runs over
+    the matrix index; samples and sigma^2 are vectorised."""
+    _check_positive(alpha=alpha)
+    s = np.asarray(sigma2, dtype=float)[None, :]
+    prev_sub2 = np.zeros(diag2.shape[0])
+    pivot = deriv = trace = None
+    for i in range(diag2.shape[1]):
+        a = alpha + s * (diag2[:, i] + prev_sub2)[:, None]
+        if i == 0:
+            pivot, deriv = a, np.ones_like(a)
+        else:
+            ratio = (s * s) * (diag2[:, i - 1] * sub2[:, i - 1])[:, None] / pivot  # b_(i-1)^2 / p_(i-1)
+            pivot, deriv = a - ratio, 1.0 + ratio * deriv / pivot
+        trace = deriv / pivot if trace is None else trace + deriv / pivot
+        prev_sub2 = sub2[:, i] if i < sub2.shape[1] else prev_sub2
+    return trace
+
+
+def conditional_variance_samples(n: int, m: int, sigma2: Sequence[float], alpha: float, gamma: float,
+                                 samples: int, seed: int, model: str = "dense",
+                                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """Var[y | W] for `samples` independent W0 (m x n, sigma = 1 rescaled to each sigma^2), shape
+    (samples, len(sigma2)), float64 on the CPU; model "dense" (eigvalsh of W W^T on `device`) or
+    "bidiagonal" (Dumitriu-Edelman, O(min(n, m)) per sample and sigma^2, numpy)."""
+    _check_positive(alpha=alpha, gamma=gamma)
+    if np.any(np.asarray(sigma2, dtype=float) < 0):
+        raise ValueError("sigma^2 values must be >= 0")
+    if model == "dense":
+        return conditional_variance_from_spectra(sample_wishart_spectra(n, m, samples, seed, device), m, sigma2,
+                                                 alpha, gamma)
+    if model == "bidiagonal":
+        block = max(1, BLOCK_ELEMENTS // min(n, m))  # samples per block: a function of the shape only
+        traces = []
+        for index, start in enumerate(range(0, samples, block)):
+            diag2, sub2 = sample_bidiagonal(n, m, min(block, samples - start), size_seed(seed, index))
+            traces.append(resolvent_trace_bidiagonal(diag2, sub2, sigma2, alpha))
+        trace = np.concatenate(traces) + (m - min(n, m)) / alpha
+        return torch.from_numpy(gamma ** 2 - gamma ** 2 * alpha / m * trace)
+    raise ValueError(f"Monte Carlo model must be 'dense' or 'bidiagonal', got {model!r}")
+
+
 @dataclass
 class MonteCarloVariance:
     """Monte Carlo Var[y] per sigma^2: mean, standard error of the mean, sample count."""
@@ -186,12 +256,11 @@ class MonteCarloVariance:
 
 
 def monte_carlo_variance(n: int, m: int, sigma2: Sequence[float], alpha: float, gamma: float, samples: int,
-                         seed: int, device: torch.device | str = "cpu") -> MonteCarloVariance:
+                         seed: int, model: str = "dense", device: torch.device | str = "cpu") -> MonteCarloVariance:
     """E_W Var[y | W] by Monte Carlo over `samples` Gaussian W0 (m x n), for every sigma^2 of a sweep."""
     if samples < 2:
         raise ValueError(f"samples must be >= 2 to give a standard error, got {samples}")
-    spectra = sample_wishart_spectra(n, m, samples, seed, device)
-    values = conditional_variance_from_spectra(spectra, m, sigma2, alpha, gamma)
+    values = conditional_variance_samples(n, m, sigma2, alpha, gamma, samples, seed, model, device)
     mean = values.mean(dim=0)
     stderr = values.std(dim=0, unbiased=True) / np.sqrt(samples)
     return MonteCarloVariance(mean.numpy(), stderr.numpy(), int(samples))
