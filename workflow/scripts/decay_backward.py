@@ -2,6 +2,9 @@
 against eq. (45) with and without the eq. (42) bias (fig06), and per-layer gradient distributions
 without (fig07) and with (fig08) bias."""
 
+import resource
+import time
+
 import numpy as np
 import pandas as pd
 import torch
@@ -23,9 +26,15 @@ def main(job):
     var_w = float(decay.approx_eq36(n, n))
     gain = float(decay.layer_gain_eq38(n, n))  # n_hat = fan-out = n for square layers (eq. (45))
     var_b = float(decay.bias_variance_eq42(n, n))
+    started = time.perf_counter()
     res = simulate_deep_net(n, depth, p["n_inputs"], {"zero": 0.0, "eq42": var_b}, seed=p["seed"], backward=True,
                             upstream_var=p["upstream_grad_var"], bins=p["bins"], hist_sd=p["hist_sd"],
                             device=device, log=job.log)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    job.extra_meta["simulation_seconds"] = round(time.perf_counter() - started, 3)
+    job.extra_meta["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    job.log(f"simulation {job.extra_meta['simulation_seconds']} s, peak RSS {job.extra_meta['peak_rss_mb']} MB")
     realized_w = np.asarray(res["var_weight"])
     if device.type == "cuda":
         job.extra_meta["cuda_peak_memory_bytes"] = torch.cuda.max_memory_allocated()

@@ -138,6 +138,24 @@ def main(job):
         "reproduced" if float(gain_hi.max()) < 0.5 else "deviates",
     )
 
+    # eq. (39): the d = 1 "best case" of eq. (38), as printed and as eq. (38) evaluates; Monte Carlo at d = 1
+    n_best = p["n_max"]
+    mc_d1 = transformed_weight_variance(n_best, 1, max(p["min_matrices"], 100), seed=p["seed"],
+                                        chunk_elements=p["chunk_elements"], device=device)
+    r_mc = 0.5 * n_best * mc_d1["var_mc"]
+    r_eq38 = float(decay.layer_gain_eq38(n_best, 1))
+    r_printed = float(decay.printed_eq39(n_best))
+    job.claim(
+        "eq39_best_case_d1",
+        "Eq. (39): at d = 1 eq. (38) simplifies to n / (2n + 2 - 4/pi) -> 1/2. Evaluating eq. (38) at d = 1 gives "
+        "n / (2 + 4(n - 1)/pi) -> pi/4 instead (the printed step is an algebra slip); the simulated d = 1 value is "
+        f"r = 1/2 exactly (a normalised 1 x n row has sum of squares 1); n = {n_best}",
+        f"n/(2n + 2 - 4/pi) = {r_printed:.6f}",
+        f"eq. (38) at d = 1: {r_eq38:.6f}; Monte Carlo r = {r_mc:.6f}",
+        f"MC s.e. {0.5 * n_best * mc_d1['var_mc_stderr']:.1e} ({mc_d1['matrices']} matrices)",
+        "reproduced" if abs(r_eq38 / r_printed - 1) < 1e-9 else "deviates",
+    )
+
 
 if __name__ == "__main__":
     run_job(main)

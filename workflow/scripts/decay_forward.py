@@ -2,6 +2,9 @@
 N(0, 1)): per-layer distributions (fig02, fig04) and variances (fig03, fig05) of y_l, with zero bias
 and with the bias variance of eq. (42), against eqs. (14), (38), (41)."""
 
+import resource
+import time
+
 import numpy as np
 import pandas as pd
 import torch
@@ -24,8 +27,14 @@ def main(job):
     gain = float(decay.layer_gain_eq38(n, n))
     var_b = float(decay.bias_variance_eq42(n, n))
     job.log(f"eq. (36) Var[w] = {var_w:.6g}, eq. (38) r = {gain:.6g}, eq. (42) Var[b] = {var_b:.6g}")
+    started = time.perf_counter()
     res = simulate_deep_net(n, depth, p["n_inputs"], {"zero": 0.0, "eq42": var_b}, seed=p["seed"], backward=False,
                             bins=p["bins"], hist_sd=p["hist_sd"], device=device, log=job.log)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    job.extra_meta["simulation_seconds"] = round(time.perf_counter() - started, 3)
+    job.extra_meta["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    job.log(f"simulation {job.extra_meta['simulation_seconds']} s, peak RSS {job.extra_meta['peak_rss_mb']} MB")
     realized_w = np.asarray(res["var_weight"])
     job.extra_meta["var_weight_realized_mean"] = float(realized_w.mean())
     if device.type == "cuda":
