@@ -125,6 +125,18 @@ def claims(job, p, table):
         f"{worst['mu_fractional']:.5f}", f"{worst['mc']:.5f}",
         f"1 s.e. = {worst['mc_stderr']:.5f}; |z| = {abs(worst['z']):.2f}; survival max |z| = {worst_surv:.2f}",
         "reproduced" if ok else "deviates", paper="cross")
+    limits = []
+    for a in p["slopes"]:
+        for d in p["widths"]:
+            target = math.exp(-L.half_e_log_phi(a, d))
+            limits.append(max(abs(F.sigma_bar(a, s, d) / target - 1.0) / s for s in (1e-3, 1e-4)))
+    job.claim(
+        "lyapunov_init_is_s_to_zero_limit",
+        "The lyapunov paper's sigma_lyapunov = exp(-I(a, d)) (zero exponent) is the s -> 0 limit of the fractional "
+        "paper's sigma_bar_a(s, d) = I_a(s, d)^(-1/s) (log I_a(s, d) = s I(a, d) + O(s^2)): |sigma_bar_a(s, d) / "
+        f"sigma_lyapunov - 1| / s at s = 1e-3, 1e-4 stays bounded (O(s) convergence); slopes {p['slopes']}, widths {p['widths']}",
+        "lim_{s->0} sigma_bar_a(s, d) = sigma_lyapunov", f"max |ratio - 1| / s = {max(limits):.3f}", "series ~1e-13",
+        "reproduced" if max(limits) < 10.0 else "deviates", paper="cross")
     devs = []
     for d in p["s2_widths"]:
         devs.append(abs(F.sigma_bar(0.0, 2.0, d) ** 2 * d / 2.0 - 1.0))

@@ -35,6 +35,8 @@ import pandas as pd
 from scipy import integrate, special, stats
 
 LOG2 = math.log(2.0)
+# Below this slope Theorem 7's series needs > 4e7 terms; ``ia`` / ``sigma_bar`` use the integral instead.
+SERIES_MIN_SLOPE = 1e-3
 TABLE_COLUMNS = ["slope", "s", "width", "sigma_bar", "sigma_bar_sq_asymptotic", "sigma_bar_sq",
                  "sigma_bar_sq_second_order", "asymptotic_source", "i_a", "truncation_bound"]
 
@@ -189,6 +191,9 @@ def theorem7_series(slope: float, s: float, width: int, *, order: int = 0, rtol:
     weights left out (contributing at most their weight times I_1(s, d), the largest I_a)."""
     if not 0.0 < slope <= 1.0:
         raise ValueError(f"Theorem 7 needs a in (0, 1] (got {slope}); use i0 for ReLU (a = 0)")
+    if slope < SERIES_MIN_SLOPE:
+        raise ValueError(f"slope a = {slope} < {SERIES_MIN_SLOPE}: the series (4.2) converges like (1 - a^2)^k and "
+                         "needs ~40/a^2 terms; use ia_integral (or ia, which switches to it)")
     if order == 0:
         _check(slope, s, width)
     elif s != 0.0:
@@ -264,18 +269,30 @@ def ia_integral(slope: float, s: float, width: int) -> float:
     return float(chi_moment * np.dot(weights, expect))
 
 
-def ia(slope: float, s: float, width: int) -> float:
-    """I_a(s, d) = E||phi_a(g)||^s: eq. (3.2) for a = 0, Theorem 7's series for a in (0, 1]."""
+def ia_with_bound(slope: float, s: float, width: int) -> tuple[float, float, str]:
+    """(I_a(s, d), truncation bound, method): eq. (3.2) for a = 0 (exact sum), Theorem 7's series for
+    a >= SERIES_MIN_SLOPE, the one-dimensional integral for 0 < a < SERIES_MIN_SLOPE (bound: quadrature, nan)."""
     if slope == 0.0:
-        return i0(s, width)
-    return ia_series(slope, s, width).value
+        _check(slope, s, width, s_max=None)
+        return i0(s, width), 0.0, "eq3.2"
+    if slope < SERIES_MIN_SLOPE:
+        return ia_integral(slope, s, width), float("nan"), "integral"
+    series = ia_series(slope, s, width)
+    return series.value, series.truncation_bound, "series4.2"
+
+
+def ia(slope: float, s: float, width: int) -> float:
+    """I_a(s, d) = E||phi_a(g)||^s (see ``ia_with_bound``)."""
+    return ia_with_bound(slope, s, width)[0]
 
 
 def sigma_bar(slope: float, s: float, width: int) -> float:
     """Critical standard deviation sigma_bar_a(s, d) = I_a(s, d)^(-1/s) (Theorems 1 and 7)."""
     if slope == 0.0:
+        _check(slope, s, width, s_max=None)
         return math.exp(-log_i0(s, width) / s)
-    return ia_series(slope, s, width).value ** (-1.0 / s)
+    _check(slope, s, width)
+    return ia(slope, s, width) ** (-1.0 / s)
 
 
 # ---- large-d expansions ------------------------------------------------------------------------
@@ -411,11 +428,7 @@ def s2_beta(slope: float, width: int) -> float:
 # ---- tables ------------------------------------------------------------------------------------
 def critical_row(slope: float, s: float, width: int) -> dict:
     """One row of table_critical: sigma_bar_a(s, d), the paper's expansion and ours."""
-    if slope == 0.0:
-        value, bound = i0(s, width), 0.0
-    else:
-        series = ia_series(slope, s, width)
-        value, bound = series.value, series.truncation_bound
+    value, bound, _method = ia_with_bound(slope, s, width)
     asym, source = sigma_bar_sq_asymptotic(slope, s, width)
     sb = value ** (-1.0 / s)
     return {
