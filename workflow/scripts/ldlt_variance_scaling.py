@@ -186,7 +186,7 @@ def plot_figure(job, frame, breaks, p):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(r"$\mathrm{Var}[y]$")
     ax.set_title("Output variance")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower right")
     ax_dev.set_xscale("log")
     ax_dev.axhline(0.0, color="black", lw=0.8)
     ax_dev.set_xlabel(xlabel)
