@@ -38,7 +38,7 @@ def plot_distributions(frame, symbol, title, theory_label):
         ax.stairs(sub["density"].to_numpy(), edges, fill=True, alpha=0.55, label="simulation")
         centres = 0.5 * (sub["bin_left"] + sub["bin_right"])
         ax.plot(centres, sub["theory_density"], "k--", lw=1.0, label=theory_label)
-        ax.set_title(f"layer $l={layer}$", fontsize=9, pad=2)
+        ax.set_title(f"layer $l={layer}$", fontsize=9, pad=8)
         # few ticks: text layout dominates the cost of a 15-panel figure
         ax.xaxis.set_major_locator(MaxNLocator(3, symmetric=True))
         ax.yaxis.set_major_locator(MaxNLocator(2))
