@@ -145,3 +145,10 @@ def test_gnd_normal_matches_gaussian_transformed_variance():
     gnd = lipschitz.transformed_weight_variance(n, d, m, seed=1, sampler=lipschitz.gnd_sampler(2.0))
     normal = lipschitz.transformed_weight_variance(n, d, m, seed=2)
     assert abs(gnd["var_mc"] - normal["var_mc"]) < 4 * math.hypot(gnd["var_mc_stderr"], normal["var_mc_stderr"])
+
+
+def test_many_cells_in_threads_equal_one_by_one():
+    cells = [dict(n=n, d=3 * n, matrices=7, seed=10 + n) for n in (1, 2, 5, 9)]
+    serial = lipschitz.transformed_weight_variance_many(cells, workers=1)
+    threaded = lipschitz.transformed_weight_variance_many(cells, workers=2)
+    assert serial == threaded == [lipschitz.transformed_weight_variance(**c) for c in cells]

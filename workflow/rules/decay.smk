@@ -28,7 +28,7 @@ rule decay_table_gnd:
         "logs/{scale}/decay/table_gnd.log",
     benchmark:
         "benchmarks/{scale}/decay/table_gnd.tsv"
-    threads: 1  # dominated by scipy's (single-threaded) inverse incomplete gamma
+    threads: 2
     conda:
         ENV
     shell:

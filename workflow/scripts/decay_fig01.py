@@ -11,7 +11,7 @@ from scipy import stats
 
 from initlab import plot
 from initlab.jobs import run_job
-from initlab.nn.lipschitz import matrices_needed, transformed_weight_variance
+from initlab.nn.lipschitz import matrices_needed, transformed_weight_variance, transformed_weight_variance_many
 from initlab.theory import decay
 
 
@@ -25,13 +25,13 @@ def main(job):
     p = job.params
     torch.set_num_threads(job.threads)
     device = job.torch_device()
-    rows = []
+    cells = [dict(n=n, d=p["d_over_n"] * n, seed=p["seed"] + n,
+                  matrices=matrices_needed(n, p["d_over_n"] * n, p["min_samples"], p["min_matrices"]))
+             for n in range(1, p["n_max"] + 1)]
     started = time.perf_counter()
-    for n in range(1, p["n_max"] + 1):
-        d = p["d_over_n"] * n
-        m = matrices_needed(n, d, p["min_samples"], p["min_matrices"])
-        rows.append(transformed_weight_variance(n, d, m, seed=p["seed"] + n, chunk_elements=p["chunk_elements"],
-                                                device=device))
+    # one cell per worker thread on the CPU (small matrices: parallel over n, not inside each op)
+    rows = transformed_weight_variance_many(cells, workers=job.threads if device.type == "cpu" else 1,
+                                            chunk_elements=p["chunk_elements"], device=device)
     mc_seconds = time.perf_counter() - started
     table = pd.DataFrame(rows)
     n_arr, d_arr = table["n"].to_numpy(float), table["d"].to_numpy(float)

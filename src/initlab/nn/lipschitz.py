@@ -181,3 +181,25 @@ def gnd_sampler(alpha: float, sigma: float = 1.0, dtype: torch.dtype = torch.flo
         return torch.from_numpy(gnd_ppf(u.cpu().numpy(), alpha, sigma)).to(device=generator.device, dtype=dtype)
 
     return sampler
+
+
+def transformed_weight_variance_many(cells: list[dict], workers: int = 1, **kwargs) -> list[dict]:
+    """``transformed_weight_variance`` for many cells (dicts with n, d, matrices, seed and optionally
+    sampler), spread over ``workers`` Python threads, each running single-threaded torch ops.
+
+    Parallel over cells instead of inside each small op: the ops of one cell are too small for
+    intra-op threading to pay (its synchronisation costs more than the op on a busy machine).
+    Every cell has its own generator, so the results do not depend on ``workers``.
+    Sets torch's intra-op thread count to 1 while it runs (restored afterwards).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if workers <= 1:
+            return [transformed_weight_variance(**cell, **kwargs) for cell in cells]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda cell: transformed_weight_variance(**cell, **kwargs), cells))
+    finally:
+        torch.set_num_threads(previous)
