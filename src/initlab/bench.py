@@ -138,6 +138,43 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
     return result
 
 
+def covtype_benchmark(data_path: str, groups: list[str], rows: int, seeds: int = 10, depths_note: str = "",
+                      full_epochs: int = 25, device: str = "cpu", threads: int | None = None,
+                      full_rows: int = 581012, test_fraction: float = 0.2, compile: bool = False) -> dict:
+    """Per-group training throughput of the decay Covertype experiment at full width, batch and
+    seed count, on a random subset of ``rows`` rows for one epoch; extrapolated to the full data
+    (``full_rows``) and ``full_epochs`` epochs (time per step does not depend on the data size)."""
+    from initlab.data import load_covtype
+    from initlab.train.covtype import split, train_group
+
+    if threads:
+        torch.set_num_threads(threads)
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    features, labels = load_covtype(data_path)
+    data = split(features, labels, rows, test_fraction, 0)
+    params = dict(seed=0, seeds=seeds, epochs=1, batch_size=64, lr=1e-3, width=64, bias_set_init="eq42",
+                  aol_scale="columns", relu_on_logits=False, checkpoint_every=1, compile=compile)
+    full_train_rows = round(full_rows * (1 - test_fraction))
+    out = {"benchmark": "covtype", "rows": rows, "train_rows": len(data.y_train), "seeds": seeds,
+           "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
+           "threads": torch.get_num_threads(), "full_epochs": full_epochs, "groups": {}}
+    for group in groups:
+        if dev.type == "cuda":  # warm-up: allocations, kernels
+            train_group(group, split(features, labels, 2000, test_fraction, 0), params, device=dev,
+                        log=lambda m: None)
+            torch.cuda.synchronize()
+        _, result = train_group(group, data, params, device=dev, log=lambda m: None)
+        steps = -(-len(data.y_train) // 64)
+        per_step = result.seconds / steps
+        full_epoch = per_step * -(-full_train_rows // 64)
+        out["groups"][group] = {"seconds": result.seconds, "steps": steps, "ms_per_step": 1e3 * per_step,
+                                "examples_per_s": result.examples_per_s,
+                                "full_epoch_s": full_epoch, "full_run_s": full_epoch * full_epochs}
+    out["full_total_s"] = sum(g["full_run_s"] for g in out["groups"].values())
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m initlab.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,7 +194,21 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--variants", default="batched,vmap,loop", help="comma-separated subset")
     tr.add_argument("--compile", action="store_true", help="torch.compile the batched forward pass")
     tr.add_argument("--json", action="store_true", help="print one JSON object")
+    cv = sub.add_parser("covtype", help="decay Covertype throughput per run group, extrapolated to full scale")
+    cv.add_argument("--data", required=True, help="path to covtype.data.gz")
+    cv.add_argument("--groups", default="aol_d5_zero,aol_d5_set,plain_d5_default,aol_d15_zero,aol_d15_set,"
+                    "plain_d15_default,aol_d30_zero,aol_d30_set,plain_d30_default")
+    cv.add_argument("--rows", type=int, default=20000, help="rows used (one epoch over 80%% of them)")
+    cv.add_argument("--seeds", type=int, default=10)
+    cv.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    cv.add_argument("--threads", type=int, default=None)
+    cv.add_argument("--compile", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "covtype":
+        result = covtype_benchmark(args.data, [g for g in args.groups.split(",") if g], args.rows, args.seeds,
+                                   device=args.device, threads=args.threads, compile=args.compile)
+        print(json.dumps(result, indent=2))
+        return 0
     for name in ("depth", "width", "seeds", "batch", "steps", "rounds"):
         if getattr(args, name) < (0 if name == "depth" else 1):
             parser.error(f"--{name} must be >= {0 if name == 'depth' else 1}; got {getattr(args, name)}")

@@ -86,8 +86,12 @@ class Data:
     x_test: torch.Tensor | None = None
     y_test: torch.Tensor | None = None
 
-    def to(self, device) -> "Data":
-        move = (lambda t: None if t is None else t.to(device))
+    def to(self, device, dtype: torch.dtype | None = None) -> "Data":
+        """Move to ``device``; floating tensors (inputs, regression targets) also to ``dtype``."""
+        def move(t):
+            if t is None:
+                return None
+            return t.to(device, dtype=dtype if (dtype is not None and t.is_floating_point()) else None)
         return Data(move(self.x_train), move(self.y_train), move(self.x_test), move(self.y_test))
 
     def fingerprint(self) -> str:
@@ -193,6 +197,10 @@ class ParamLayout:
     def flatten(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.cat([params[n].reshape(-1) for n in self.names])
 
+    def seed_index(self) -> torch.Tensor:
+        """The seed (0..S-1) of every entry of the flat buffer."""
+        return torch.cat([torch.arange(self.n_seeds).repeat_interleave(k // self.n_seeds) for k in self.sizes])
+
     def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named (S, *shape) views into the buffer ``flat``."""
         return {n: flat[o:o + k].view(self.n_seeds, *shape)
@@ -230,13 +238,13 @@ def train_step(forward, params: dict[str, torch.Tensor], grad_flat: torch.Tensor
 def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, device="cpu",
           checkpoint: str | os.PathLike | None = None, log: Callable[[str], None] = print,
           metrics_hook: Callable[[int, dict, torch.Tensor], dict[str, torch.Tensor]] | None = None,
-          ) -> TrainResult:
+          dtype: torch.dtype = torch.float32) -> TrainResult:
     """Train ``len(seeds)`` independent networks of ``model`` on ``data``.
 
     Returns per-seed, per-epoch metrics (long format: columns seed, epoch, train_loss [mean batch
     loss over the epoch's steps while alive], test_loss / test_accuracy [if test data], alive,
     diverged_step, plus whatever ``metrics_hook(epoch, params, alive)`` returns as (S,) tensors).
-    Epoch 0 is the initialisation (no train_loss).  Timing never enters the metrics (they are
+    Epoch 0 is the initialisation (no train_loss).  ``dtype`` is that of the parameters and inputs.  Timing never enters the metrics (they are
     bit-identical between reruns on CPU); it is in the returned ``seconds``/``examples`` and the
     progress lines.
     """
@@ -245,13 +253,13 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct; got {seeds}")
     S = len(seeds)
-    data = data.to(device)
+    data = data.to(device, dtype)
     N = data.x_train.shape[0]
     if N < settings.batch_size and settings.drop_last:
         raise ValueError(f"{N} training examples < batch_size {settings.batch_size} with drop_last")
     initial = model.init([seed_generator(s, "init") for s in seeds])
     layout = ParamLayout(initial)
-    flat = layout.flatten(initial).to(device)
+    flat = layout.flatten(initial).to(device, dtype)  # initialised on the CPU: same start on every device
     grad_flat = torch.zeros_like(flat)
     params = layout.leaves(flat, grad_flat)  # autograd leaves sharing flat's storage
     optimizer = BatchedOptimizer(layout, flat, settings.optimizer, lr=settings.lr,
@@ -266,7 +274,7 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
     rows: list[dict] = []
     start_epoch = 0
     ckpt_path = Path(checkpoint) if checkpoint else None
-    fingerprint = _fingerprint(model, seeds, settings, data)
+    fingerprint = _fingerprint(model, seeds, settings, data) + f"-{dtype}"
 
     if ckpt_path is not None and ckpt_path.exists():
         saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)

@@ -47,6 +47,7 @@ class BatchedOptimizer:
         self.kind, self.lr, self.betas, self.eps = kind, lr, tuple(betas), float(eps)
         self.weight_decay, self.momentum = weight_decay, float(momentum)
         self.layout, self.flat = layout, flat
+        self._seed_index = None
         self.per_seed = not (_is_scalar(lr) and _is_scalar(weight_decay))
         self.step_count = torch.zeros((), dtype=torch.float32, device=flat.device)
         if kind in ("adam", "adamw"):
@@ -65,9 +66,11 @@ class BatchedOptimizer:
         masked = alive.device.type != "cpu" or not bool(alive.all())
         self.step_count += 1
         if masked:
-            dead = ~alive
-            for g in self.layout.views(grad).values():
-                g.masked_fill_(dead.reshape((-1,) + (1,) * (g.ndim - 1)), 0.0)
+            # One gather gives every entry of the flat buffer its seed's alive flag.
+            if self._seed_index is None or self._seed_index.device != grad.device:
+                self._seed_index = self.layout.seed_index().to(grad.device)
+            keep = alive[self._seed_index]
+            grad.copy_(torch.where(keep, grad, torch.zeros((), dtype=grad.dtype, device=grad.device)))
             before = self.flat.clone()
         if self.kind in ("adam", "adamw") and not self.per_seed:
             fused = torch._fused_adamw_ if self.kind == "adamw" else torch._fused_adam_
@@ -77,18 +80,15 @@ class BatchedOptimizer:
                   amsgrad=False, maximize=False)
         else:
             views = {k: self.layout.views(v) for k, v in self.state.items()}
-            for i, (name, p) in enumerate(self.layout.views(self.flat).items()):
-                g = self.layout.views(grad)[name]
+            grads = self.layout.views(grad)
+            for name, p in self.layout.views(self.flat).items():
                 state = {k: v[name] for k, v in views.items()}
                 if self.kind in ("adam", "adamw"):
-                    self._adam(p, g, state, lr_factor)
+                    self._adam(p, grads[name], state, lr_factor)
                 else:
-                    self._sgd(p, g, state, lr_factor)
+                    self._sgd(p, grads[name], state, lr_factor)
         if masked:
-            mask_views = self.layout.views(self.flat)
-            for name, b in self.layout.views(before).items():
-                p = mask_views[name]
-                p.copy_(torch.where(alive.reshape((-1,) + (1,) * (p.ndim - 1)), p, b))
+            self.flat.copy_(torch.where(keep, self.flat, before))
 
     def _adam(self, p, grad, state, lr_factor):
         b1, b2 = self.betas
