@@ -39,7 +39,7 @@ def _sync(device: torch.device) -> None:
 def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: int, rounds: int = 5,
                        in_features: int = 54, classes: int = 7, model: str = "plain",
                        device: str = "cpu", threads: int | None = None, variants=("batched", "vmap", "loop"),
-                       compile: bool = False, seed: int = 0) -> dict:
+                       compile: bool = False, seed: int = 0, return_state: bool = False) -> dict:
     from torch.func import functional_call, grad, stack_module_state, vmap
 
     from initlab.nn.models import MLP, BatchedMLP, MLPSpec
@@ -135,6 +135,13 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
         result["speedup"] = med["batched"] / med["loop"]
     if "loop" in med and "vmap" in med:
         result["vmap_speedup"] = med["vmap"] / med["loop"]
+    if return_state:  # the parameters each variant ended with (for tests: all three train alike)
+        result["state"] = {
+            "batched": {k: v.detach().cpu().clone() for k, v in params.items()},
+            "vmap": {k: v.detach().cpu().clone() for k, v in vparams.items()},
+            "loop": {k: torch.stack([dict(m.named_parameters())[k].detach().cpu() for m in modules])
+                     for k in params},
+        }
     return result
 
 

@@ -1,0 +1,44 @@
+"""``python -m initlab.bench training``: the JSON contract and the three variants computing the same
+training (timings are never asserted: they belong to the bench's output, not to tests)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from initlab.bench import main, training_benchmark
+
+
+def test_training_bench_cli_prints_the_json_contract():
+    out = subprocess.run([sys.executable, "-m", "initlab.bench", "training", "--depth", "2", "--width", "8",
+                          "--seeds", "3", "--batch", "4", "--steps", "3", "--rounds", "2", "--threads", "1",
+                          "--json"], capture_output=True, text=True, check=True, timeout=300)
+    result = json.loads(out.stdout)
+    for key in ("batched_examples_per_s", "loop_examples_per_s", "vmap_examples_per_s", "speedup", "vmap_speedup"):
+        assert result[key] > 0
+    assert result["speedup"] == pytest.approx(result["batched_examples_per_s"] / result["loop_examples_per_s"])
+    assert len(result["per_round_examples_per_s"]["batched"]) == 2
+    assert (result["depth"], result["width"], result["seeds"], result["batch"]) == (2, 8, 3, 4)
+
+
+def test_variants_train_the_same_networks():
+    """After the timed steps, the batched engine, torch.func/vmap and the per-seed loop hold the same
+    parameters (same initialisation, same batches, Adam in all three)."""
+    torch.set_num_threads(1)
+    res = training_benchmark(depth=2, width=8, seeds=3, batch=4, steps=5, rounds=1, model="aol",
+                             return_state=True)
+    batched, vmapped, loop = res["state"]["batched"], res["state"]["vmap"], res["state"]["loop"]
+    for name in batched:
+        torch.testing.assert_close(batched[name], vmapped[name], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(batched[name], loop[name], rtol=1e-4, atol=1e-5)
+
+
+def test_bad_arguments_fail_with_a_message(capsys):
+    with pytest.raises(SystemExit):
+        main(["training", "--seeds", "0"])
+    assert "--seeds must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["training", "--variants", "batched,jax"])
+    assert "unknown" in capsys.readouterr().err

@@ -1,0 +1,166 @@
+"""Training models (initlab.nn.models), success rules and summaries (initlab.train.metrics), and the
+Covertype experiment helpers (initlab.train.covtype)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from initlab.nn.lipschitz import aol_transform
+from initlab.nn.models import MLP, BatchedMLP, MLPSpec
+from initlab.theory.decay import bias_variance_eq42
+from initlab.train import seed_generator
+from initlab.train.covtype import group_names, group_spec, parse_group, split
+from initlab.train.metrics import (curve_summary, rate_summary, success_absolute_change,
+                                   success_relative_drop, success_table, wilson_interval)
+
+
+# ---- models -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lipschitz,scale", [(None, "columns"), ("aol", "columns"), ("aol", "rows")])
+def test_batched_mlp_equals_per_seed_modules(lipschitz, scale):
+    spec = MLPSpec(5, 12, 3, 4, lipschitz=lipschitz, aol_scale=scale, bias_init="eq42", relu_on_logits=True)
+    net = BatchedMLP(spec)
+    params = net.init([seed_generator(s, "init") for s in (1, 2, 3)])
+    # give log_q non-trivial values so that q enters
+    params = {k: (v + 0.3 * torch.randn_like(v) if k.startswith("log_q") else v) for k, v in params.items()}
+    x = torch.randn(3, 9, 5)
+    out = net.forward(params, x)
+    for s in range(3):
+        single = MLP(spec, {k: v[s] for k, v in params.items()})
+        torch.testing.assert_close(out[s], single(x[s]), rtol=1e-5, atol=1e-6)
+    assert (out >= 0).all()  # ReLU on logits
+
+
+def test_init_is_per_seed_and_independent_of_batch():
+    spec = MLPSpec(5, 8, 2, 3, lipschitz="aol", bias_init="uniform_fan_in")
+    both = BatchedMLP(spec).init([seed_generator(s, "init") for s in (4, 9)])
+    alone = BatchedMLP(spec).init([seed_generator(9, "init")])
+    for name in both:
+        assert torch.equal(both[name][1], alone[name][0])
+    assert not torch.equal(both["weight_0"][0], both["weight_0"][1])
+
+
+def test_aol_layers_are_one_lipschitz_and_zero_bias_is_exact():
+    spec = MLPSpec(7, 16, 3, 5, lipschitz="aol", bias_init="zero")
+    net = BatchedMLP(spec)
+    params = net.init([seed_generator(s, "init") for s in range(4)])
+    for index in range(len(spec.shapes)):
+        w = net.effective_weight(params, index)
+        assert (torch.linalg.matrix_norm(w, 2) <= 1 + 1e-5).all()
+        assert torch.count_nonzero(params[f"bias_{index}"]) == 0
+    torch.testing.assert_close(net.effective_weight(params, 1), aol_transform(params["weight_1"]))  # q = 1
+
+
+def test_eq42_bias_variance_monte_carlo():
+    """Bias 'set' draws N(0, Var[b] of eq. (42)): the sample variance over many seeds within 4 s.e."""
+    spec = MLPSpec(64, 64, 1, 7, bias_init="eq42")
+    params = BatchedMLP(spec).init([seed_generator(s, "init") for s in range(200)])
+    b = params["bias_1"].double().ravel()  # 64 -> 64 layer: n = d = 64
+    target = float(bias_variance_eq42(64, 64))
+    se = target * math.sqrt(2 / (b.numel() - 1))  # s.e. of a Gaussian sample variance
+    assert abs(b.var().item() - target) < 4 * se
+    assert abs(b.mean().item()) < 4 * math.sqrt(target / b.numel())
+
+
+def test_default_init_is_uniform_fan_in():
+    spec = MLPSpec(50, 40, 0, 3, bias_init="uniform_fan_in")
+    params = BatchedMLP(spec).init([seed_generator(s, "init") for s in range(20)])
+    w = params["weight_0"].ravel().double()
+    bound = 1 / math.sqrt(50)
+    assert w.abs().max() <= bound
+    assert stats.kstest((w.numpy() + bound) / (2 * bound), "uniform").pvalue > 1e-3
+
+
+def test_bad_spec_fails_early():
+    with pytest.raises(ValueError, match="bias_init"):
+        MLPSpec(3, 4, 1, 2, bias_init="normal")
+    with pytest.raises(ValueError, match="depth"):
+        MLPSpec(3, 4, -1, 2)
+    with pytest.raises(ValueError, match="aol_scale"):
+        MLPSpec(3, 4, 1, 2, lipschitz="aol", aol_scale="both")
+
+
+# ---- success rules ------------------------------------------------------------------------------
+
+def test_success_rules_on_hand_made_curves():
+    flat = [2.0, 1.5, 1.5, 1.499, 1.498, 1.497, 1.496]
+    assert not success_relative_drop(flat)                 # < 1 % below epoch 2's 1.5
+    assert success_relative_drop([2.0, 1.5, 1.5, 1.4, 1.45, 1.5, 1.5])  # 1.4 < 0.99 * 1.5 at epoch 4
+    assert success_relative_drop([1.0, 1.0, 0.2, 2.0, 2.0])  # a drop counts even if the loss rises later
+    assert not success_relative_drop([0.5, 1.0, 1.0, 1.0])   # epoch 1 does not count ("from epoch 2")
+    assert not success_absolute_change(flat)               # |L[5] - L[6]| = 0.001
+    assert success_absolute_change([1, 1, 1, 1, 1, 1.0, 1.2])
+    assert success_absolute_change([1, 1, 1, 1, 1, 1.2, 1.0])  # an increase counts too (absolute change)
+    assert not success_relative_drop([2.0, 1.5, float("nan"), 0.5])
+    with pytest.raises(ValueError, match="epochs"):
+        success_absolute_change([1, 1, 1])
+
+
+@given(st.lists(st.floats(0.01, 10), min_size=4, max_size=12), st.floats(0.001, 0.5))
+@settings(max_examples=50, deadline=None)
+def test_relative_drop_matches_brute_force(curve, rel):
+    expected = any(curve[e] < (1 - rel) * curve[1] for e in range(2, len(curve)))
+    assert success_relative_drop(curve, 2, rel) == expected
+
+
+def test_wilson_interval_matches_scipy():
+    for k, n in [(0, 10), (1, 10), (7, 10), (10, 10), (33, 80)]:
+        ci = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
+        lo, hi = wilson_interval(k, n)
+        assert lo == pytest.approx(ci.low, abs=1e-12) and hi == pytest.approx(ci.high, abs=1e-12)
+
+
+def test_success_table_and_summaries():
+    rows = []
+    for seed, curve in enumerate([[3, 2, 1.0, 0.5, 0.4, 0.3, 0.2], [3, 2, 2, 2, 2, 2, 2.0]]):
+        rows.append({"model": "aol", "depth": 5, "bias": "set", "seed": seed, "epoch": 0, "train_loss": np.nan})
+        rows += [{"model": "aol", "depth": 5, "bias": "set", "seed": seed, "epoch": e + 1, "train_loss": v}
+                 for e, v in enumerate(curve)]
+    metrics = pd.DataFrame(rows)
+    keys = ["model", "depth", "bias"]
+    table = success_table(metrics, keys, 2, 0.01, 5, 0.01)
+    assert table["success_paper"].tolist() == [True, False]
+    assert table["success_authors"].tolist() == [True, False]
+    rates = rate_summary(table, keys)
+    assert rates.set_index("rule").loc["paper", "rate"] == 0.5
+    summary = curve_summary(metrics, keys)
+    assert summary.loc[summary.epoch == 7, "train_loss_mean"].item() == pytest.approx(1.1)
+    assert summary.loc[summary.epoch == 7, "train_loss_std"].item() == pytest.approx(np.std([0.2, 2.0], ddof=1))
+
+
+# ---- Covertype helpers --------------------------------------------------------------------------
+
+def test_group_names_round_trip():
+    names = group_names([5, 30])
+    assert len(names) == 6
+    assert [parse_group(n) for n in names][:3] == [("aol", 5, "zero"), ("aol", 5, "set"), ("plain", 5, "default")]
+    for bad in ("aol_d5_default", "plain_d5_set", "aol_5_zero"):
+        with pytest.raises(ValueError):
+            parse_group(bad)
+    p = {"width": 64, "bias_set_init": "eq42", "aol_scale": "columns", "relu_on_logits": False}
+    spec = group_spec("aol_d15_set", p)
+    assert spec.depth == 15 and spec.bias_init == "eq42" and spec.lipschitz == "aol" and len(spec.shapes) == 17
+    assert group_spec("plain_d5_default", p).bias_init == "uniform_fan_in"
+    assert group_spec("aol_d5_zero", p).bias_init == "zero"
+
+
+def test_split_is_a_deterministic_disjoint_partition():
+    features = np.arange(1000 * 3, dtype=np.float32).reshape(1000, 3)
+    labels = np.arange(1000) % 7
+    a = split(features, labels, 500, 0.2, seed=1)
+    b = split(features, labels, 500, 0.2, seed=1)
+    assert len(a.y_train) == 400 and len(a.y_test) == 100
+    assert torch.equal(a.x_train, b.x_train)
+    rows_train, rows_test = set(a.x_train[:, 0].tolist()), set(a.x_test[:, 0].tolist())
+    assert not rows_train & rows_test
+    assert torch.equal(a.y_train, (a.x_train[:, 0] / 3).long() % 7)  # labels stay with their rows
+    full = split(features, labels, None, 0.2, seed=1)
+    assert len(full.y_train) + len(full.y_test) == 1000
+    with pytest.raises(ValueError, match="rows"):
+        split(features, labels, 5000, 0.2, seed=1)
