@@ -160,7 +160,7 @@ def claims_large_sigma_limit(job, p, mc_at, device):
 def plot_figure(job, frame, breaks, p):
     scaling = p["scaling"]
     xlabel = r"$c = n\,\sigma^2$" if scaling == "n" else r"$c = \sqrt{n}\,\sigma$"
-    fig, (ax, ax_dev) = plot.subplots(1, 2)
+    fig, (ax, ax_dev) = plot.subplots(1, 2, figsize=(2 * plot.PANEL_WIDTH, 1.5 * plot.PANEL_HEIGHT))
     grid = np.sort(frame.c.unique())
     fine = np.geomspace(grid[0], grid[-1], 400)
     ax.plot(fine, ldlt_theory.mp_variance_limit(mp_scale(fine, scaling), p["alpha"], p["gamma"]), color="black",
@@ -178,6 +178,9 @@ def plot_figure(job, frame, breaks, p):
             ax.axvline(breaks[n], color=colour, ls=":", lw=0.9)
         ax_dev.errorbar(sub.c, sub.var_mc - sub.var_mp_limit, yerr=sub.var_mc_stderr, color=colour, marker="o", ms=3,
                         lw=1.0, label=f"$n={n}$")
+    if scaling == "sqrt_n":  # the paper's two stated values (abstract, Sec. IV-F)
+        ax.plot([p["paper_scale_kaiming"], p["paper_scale_large"]], [p["paper_var_kaiming"], p["paper_var_large"]],
+                ls="none", marker="*", ms=12, color="black", mfc="none", label="paper's stated values")
     ax.plot([], [], color="grey", ls="-", label=f"series $K={p['series_order']}$ (valid)")
     ax.plot([], [], color="grey", ls="--", label="series (broken)")
     ax.plot([], [], color="grey", ls=":", label="first broken $c$ (per $n$)")
