@@ -15,6 +15,7 @@ configfile: "config/fractional.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/ledger.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/lyapunov.smk"
 include: "workflow/rules/decay.smk"
