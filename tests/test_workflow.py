@@ -73,3 +73,9 @@ def test_smoke_dag_runs_offline_and_is_then_complete(clean_copy, data_mirror):
     again = _snakemake(clean_copy, "-n", *config)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing to be done" in again.stdout + again.stderr
+
+    # a changed parameter reruns exactly the job that uses it, and what depends on it
+    changed = _snakemake(clean_copy, "-n", *config, "lyapunov={fig01: {n_networks: {smoke: 211}}}")
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    planned = _jobs_planned(changed.stdout + changed.stderr)
+    assert planned.get("lyapunov_fig01") == 1 and "lyapunov_tables" not in planned, planned

@@ -1,7 +1,8 @@
 """The contract between Snakemake rules and the thin scripts in ``workflow/scripts``.
 
-A rule passes one JSON argument (``--job``) built by ``job_spec`` in ``workflow/rules/common.smk``:
-paper, job name, scale, resolved parameters, named inputs and named outputs.  A script does
+A rule passes two JSON arguments built in ``workflow/rules/common.smk``: ``--job`` (``job_spec``:
+paper, job name, scale, resolved parameters; Snakemake reruns the job when it changes) and ``--io``
+(``job_io``: named inputs and outputs, threads, device).  A script does
 
     from initlab.jobs import run_job
 
@@ -207,10 +208,10 @@ class Job:
 
 def parse_job(argv: list[str] | None = None) -> Job:
     parser = argparse.ArgumentParser(description="Run one pipeline job (normally called by Snakemake).")
-    parser.add_argument("--job", required=True, help="JSON job specification (see initlab.jobs)")
+    parser.add_argument("--job", required=True, help="JSON: paper, name, scale, params (tracked by Snakemake)")
+    parser.add_argument("--io", default="{}", help="JSON: inputs, outputs, threads, device")
     args = parser.parse_args(argv)
-    spec = json.loads(args.job)
-    return Job(**spec)
+    return Job(**json.loads(args.job), **json.loads(args.io))
 
 
 def run_job(main: Callable[[Job], None], argv: list[str] | None = None) -> None:

@@ -71,24 +71,30 @@ def all_outputs(scale):
 
 
 def job_spec(paper, job, params_of_scale=None):
-    """The --job JSON for a script (initlab.jobs.Job): by default the job's section of the paper's
-    resolved config. Provenance is added by the script at run time, never here, so that it cannot
-    trigger reruns."""
+    """The --job JSON for a script (initlab.jobs.Job): paper, job name, scale and, by default, the
+    job's section of the paper's resolved config. A function of the wildcards only, so Snakemake
+    tracks it: changing a parameter reruns the job. Provenance is added by the script at run time,
+    never here, so that it cannot trigger reruns."""
 
-    def spec(wildcards, input, output, threads):
+    def spec(wildcards):
         if params_of_scale is not None:
             params = params_of_scale(wildcards.scale)
         else:
             params = PARAMS[paper, wildcards.scale][job]
-        return json.dumps({
-            "paper": paper, "name": job, "scale": wildcards.scale, "params": params,
-            "inputs": dict(input.items()), "outputs": dict(output.items()),
-            "device": config["device"], "threads": threads,
-        }, sort_keys=True)
+        return json.dumps({"paper": paper, "name": job, "scale": wildcards.scale, "params": params},
+                          sort_keys=True)
 
     return spec
 
 
+def job_io(wildcards, input, output, threads):
+    """The --io JSON: named inputs and outputs, threads and the device setting. Derived from the
+    job's files (Snakemake does not track it as a parameter): moving a run to another device or
+    path does not invalidate results."""
+    return json.dumps({"inputs": dict(input.items()), "outputs": dict(output.items()),
+                       "threads": threads, "device": config["device"]}, sort_keys=True)
+
+
 def script(name):
     """Shell command running workflow/scripts/<name> on the job spec, output teed to the log."""
-    return f"python workflow/scripts/{name} --job {{params.job:q}} 2>&1 | tee {{log:q}}"
+    return f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} 2>&1 | tee {{log:q}}"

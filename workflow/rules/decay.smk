@@ -7,6 +7,7 @@ rule decay_fig01:
         **outputs("decay", "fig01", figures=["fig01"]),
     params:
         job=job_spec("decay", "fig01"),
+        io=job_io,
     log:
         "logs/{scale}/decay/fig01.log",
     benchmark:
@@ -24,6 +25,7 @@ rule decay_table_gnd:
         **outputs("decay", "table_gnd", tables=["table_gnd"]),
     params:
         job=job_spec("decay", "table_gnd"),
+        io=job_io,
     log:
         "logs/{scale}/decay/table_gnd.log",
     benchmark:
@@ -42,6 +44,7 @@ rule decay_forward:
         **outputs("decay", "forward", figures=["fig02", "fig03", "fig04", "fig05"]),
     params:
         job=job_spec("decay", "forward"),
+        io=job_io,
     log:
         "logs/{scale}/decay/forward.log",
     benchmark:
@@ -61,6 +64,7 @@ rule decay_backward:
         **outputs("decay", "backward", figures=["fig06", "fig07", "fig08"]),
     params:
         job=job_spec("decay", "backward"),
+        io=job_io,
     log:
         "logs/{scale}/decay/backward.log",
     benchmark:

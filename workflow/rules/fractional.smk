@@ -10,6 +10,7 @@ rule fractional_table_critical:
         **outputs("fractional", "table_critical", tables=["table_critical"]),
     params:
         job=job_spec("fractional", "table_critical"),
+        io=job_io,
     log:
         "logs/{scale}/fractional/table_critical.log",
     benchmark:
@@ -26,6 +27,7 @@ rule fractional_fig01:
         **outputs("fractional", "fig01", figures=["fig01"]),
     params:
         job=job_spec("fractional", "fig01"),
+        io=job_io,
     log:
         "logs/{scale}/fractional/fig01.log",
     benchmark:
@@ -43,6 +45,7 @@ rule fractional_fig02:
         **outputs("fractional", "fig02", figures=["fig02"]),
     params:
         job=job_spec("fractional", "fig02"),
+        io=job_io,
     log:
         "logs/{scale}/fractional/fig02.log",
     benchmark:
@@ -61,6 +64,7 @@ rule fractional_fig03:
         **outputs("fractional", "fig03", figures=["fig03"]),
     params:
         job=job_spec("fractional", "fig03"),
+        io=job_io,
     log:
         "logs/{scale}/fractional/fig03.log",
     benchmark:
@@ -78,6 +82,7 @@ rule fractional_fig04:
         **outputs("fractional", "fig04", figures=["fig04"]),
     params:
         job=job_spec("fractional", "fig04"),
+        io=job_io,
     log:
         "logs/{scale}/fractional/fig04.log",
     benchmark:
@@ -98,6 +103,7 @@ rule fractional_cross:
         **outputs("fractional", "cross", tables=["cross_lyapunov"]),
     params:
         job=job_spec("fractional", "cross"),
+        io=job_io,
     log:
         "logs/{scale}/fractional/cross.log",
     benchmark:

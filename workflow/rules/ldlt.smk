@@ -9,6 +9,7 @@ rule ldlt_table_wick:
         **outputs("ldlt", "table_wick", tables=["table_wick"]),
     params:
         job=job_spec("ldlt", "table_wick"),
+        io=job_io,
     log:
         "logs/{scale}/ldlt/table_wick.log",
     benchmark:
@@ -26,6 +27,7 @@ rule ldlt_lipschitz:
         **outputs("ldlt", "lipschitz"),
     params:
         job=job_spec("ldlt", "lipschitz"),
+        io=job_io,
     log:
         "logs/{scale}/ldlt/lipschitz.log",
     benchmark:
@@ -50,6 +52,7 @@ for _fig in ("fig01", "fig02", "fig03"):
             **outputs("ldlt", _fig, figures=[_fig]),
         params:
             job=job_spec("ldlt", _fig),
+            io=job_io,
         log:
             f"logs/{{scale}}/ldlt/{_fig}.log",
         benchmark:
@@ -74,6 +77,7 @@ for _fig in ("fig04", "fig05"):
             **outputs("ldlt", _fig, figures=[_fig]),
         params:
             job=job_spec("ldlt", _fig),
+            io=job_io,
         log:
             f"logs/{{scale}}/ldlt/{_fig}.log",
         benchmark:

@@ -10,6 +10,7 @@ rule claims:
         claims_meta="figures/{scale}/claims.meta.json",
     params:
         job=job_spec("all", "claims", lambda scale: {}),
+        io=job_io,
     log:
         "logs/{scale}/claims.log",
     conda:
@@ -29,6 +30,7 @@ rule replication_report:
     params:
         job=job_spec("all", "replication_report",
                      lambda scale: {p: PARAMS[p, scale] for p in PAPERS if p in config}),
+        io=job_io,
     log:
         "logs/{scale}/replication_report.log",
     conda:

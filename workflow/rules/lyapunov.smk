@@ -8,6 +8,7 @@ rule lyapunov_tables:
         **outputs("lyapunov", "tables", tables=["table1", "table_d3"]),
     params:
         job=job_spec("lyapunov", "tables"),
+        io=job_io,
     log:
         "logs/{scale}/lyapunov/tables.log",
     benchmark:
@@ -24,6 +25,7 @@ rule lyapunov_fig01:
         **outputs("lyapunov", "fig01", figures=["fig01"]),
     params:
         job=job_spec("lyapunov", "fig01"),
+        io=job_io,
     log:
         "logs/{scale}/lyapunov/fig01.log",
     benchmark:
