@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -265,3 +264,14 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
                                   check_exact=True)
     a, b = torch.load(tmp_path / "resumed.csv.pt"), torch.load(tmp_path / "fresh.csv.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_compiled_forward_trains_like_eager():
+    """settings.compile = True (torch.compile of the batched forward pass, used by the Covertype runs)
+    computes the same training up to float32 rounding (a partial last batch included)."""
+    data = toy_data(n=300)  # 240 training rows: 7 full batches of 32 and one of 16
+    spec = MLPSpec(6, 16, 2, 3, lipschitz="aol", bias_init="eq42")
+    eager = train(BatchedMLP(spec), [1, 2], data, TrainSettings(epochs=2, batch_size=32), log=lambda m: None)
+    compiled = train(BatchedMLP(spec), [1, 2], data, TrainSettings(epochs=2, batch_size=32, compile=True),
+                     log=lambda m: None)
+    assert rel_gap(eager.params, compiled.params) < BATCH_VS_ALONE_RTOL

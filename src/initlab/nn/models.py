@@ -17,7 +17,7 @@ baseline of ``python -m initlab.bench training`` and by the torch.func/vmap vari
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
