@@ -35,3 +35,39 @@ rule lyapunov_fig01:
         ENV
     shell:
         script("lyapunov_fig01.py")
+
+
+# ---- Lemma C.21 and Appendix E (theory figures; issue 5, fractional/lyapunov theory helper) --------
+rule lyapunov_lln_fail:
+    """Lemma C.21: the law of large numbers fails for ReLU and for positive-entry matrices
+    (the limit depends on the starting point)."""
+    output:
+        **outputs("lyapunov", "lln_fail", figures=["fig_lln_fail"]),
+    params:
+        job=job_spec("lyapunov", "lln_fail"),
+        io=job_io,
+    log:
+        "logs/{scale}/lyapunov/lln_fail.log",
+    benchmark:
+        "benchmarks/{scale}/lyapunov/lln_fail.tsv"
+    conda:
+        ENV
+    shell:
+        script("lyapunov_lln_fail.py")
+
+
+rule lyapunov_tanh_clt:
+    """Appendix E: the central limit theorem fails for tanh networks."""
+    output:
+        **outputs("lyapunov", "tanh_clt", figures=["fig_tanh_clt"]),
+    params:
+        job=job_spec("lyapunov", "tanh_clt"),
+        io=job_io,
+    log:
+        "logs/{scale}/lyapunov/tanh_clt.log",
+    benchmark:
+        "benchmarks/{scale}/lyapunov/tanh_clt.tsv"
+    conda:
+        ENV
+    shell:
+        script("lyapunov_tanh_clt.py")

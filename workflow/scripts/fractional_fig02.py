@@ -59,7 +59,8 @@ def main(job):
     ax_cdf.set_title("cdf of $R_{k,0}$")
     ax_pdf.legend(fontsize=7)
     ax_cdf.legend(fontsize=7)
-    fig.suptitle(f"ReLU: $\\log\\|x_k\\|$ given $x_k\\neq 0$, Kaiming vs $\\sigma^2=2/d+5/(2d^2)$ ({n} networks each)")
+    fig.suptitle(f"ReLU: $\\log\\|x_k\\|$ given $x_k\\neq 0$, Kaiming vs "
+                 f"$\\sigma^2=2/d+{p['paper_sigma_sq_correction']:g}/d^2$ ({n} networks each)")
     job.save_figure("fig02", fig)
     job.write_csv("fig02", pd.DataFrame(rows))
 
