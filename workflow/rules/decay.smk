@@ -76,3 +76,65 @@ rule decay_backward:
         ENV
     shell:
         script("decay_backward.py")
+
+
+# ---- section 6: Covertype training (issue 6; engine: initlab.train) ----------------------------
+# One job per run group (model, depth, bias) trains all seeds as one batched model; the group list
+# mirrors initlab.train.covtype.group_names (kept here to spare Snakemake a torch import).
+def decay_covtype_groups(scale):
+    depths = PARAMS["decay", scale]["covtype"]["depths"]
+    return [f"{m}_d{d}_{b}" for d in depths for m, b in (("aol", "zero"), ("aol", "set"), ("plain", "default"))]
+
+
+def decay_covtype_train_params(scale):
+    """The training jobs do not see the success rules and paper values: changing those reruns only
+    the figures, not hours of training."""
+    return {k: v for k, v in PARAMS["decay", scale]["covtype"].items() if not k.startswith(("success_", "paper_"))}
+
+
+rule decay_covtype_train:
+    """Section 6: train every seed of one Covertype run group (checkpointed, resumable)."""
+    input:
+        covtype=data_file("covtype/covtype.data.gz"),
+    output:
+        metrics_csv="results/{scale}/decay/covtype/{group}.csv",
+        metrics_meta="results/{scale}/decay/covtype/{group}.meta.json",
+    wildcard_constraints:
+        group=r"(aol_d\d+_(zero|set)|plain_d\d+_default)",
+    params:
+        job=job_spec("decay", "covtype", decay_covtype_train_params),
+        io=job_io,
+    log:
+        "logs/{scale}/decay/covtype/{group}.log",
+    benchmark:
+        "benchmarks/{scale}/decay/covtype/{group}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wc: 6000 if wc.scale == "full" else 2000,
+    conda:
+        ENV
+    shell:
+        script("decay_covtype_train.py")
+
+
+rule decay_covtype:
+    """Figures 9-11: Covertype loss curves and success rates (paper's 1 % rule and the authors' rule)."""
+    input:
+        metrics=lambda w: expand("results/{scale}/decay/covtype/{group}.csv", scale=w.scale,
+                                 group=decay_covtype_groups(w.scale)),
+        metas=lambda w: expand("results/{scale}/decay/covtype/{group}.meta.json", scale=w.scale,
+                               group=decay_covtype_groups(w.scale)),
+    output:
+        **outputs("decay", "covtype", figures=["fig09", "fig10", "fig11"]),
+    params:
+        job=job_spec("decay", "covtype"),
+        io=job_io,
+    log:
+        "logs/{scale}/decay/covtype.log",
+    benchmark:
+        "benchmarks/{scale}/decay/covtype.tsv"
+    threads: 1
+    conda:
+        ENV
+    shell:
+        script("decay_covtype.py")

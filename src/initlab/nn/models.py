@@ -149,7 +149,9 @@ class BatchedMLP:
             h = torch.baddbmm(params[f"bias_{index}"].unsqueeze(1), h, weight.transpose(1, 2))
             last = index == n_layers - 1
             if not last or self.spec.relu_on_logits:
-                h = F.relu(h) if last else act(h)
+                # In place: baddbmm's backward does not need its output, and skipping one
+                # activation-sized allocation per layer is measurable at width 64 on a CPU.
+                h = torch.relu_(h) if (last or self.spec.activation == "relu") else act(h)
             if not last and self.spec.dropout > 0 and dropout_rng is not None:
                 keep = dropout_rng(h.shape[1:]) >= self.spec.dropout
                 h = h * keep / (1.0 - self.spec.dropout)
