@@ -81,7 +81,7 @@ def main(job):
     ax.set_xlabel(r"$n$  ($d = %d\,n$)" % p["d_over_n"])
     ax.set_ylabel(r"$\mathrm{Var}[(W T^{-1/2})_{ij}]$")
     ax.set_title("Transformed weight variance")
-    ax.legend()
+    ax.legend(loc="lower left")
     rel_se = table["var_mc_stderr"] / table["approx_eq36"]
     ax_gap.axhline(0, color="k", lw=0.8)
     ax_gap.fill_between(table["n"], -2 * rel_se, 2 * rel_se, color="0.8", label=r"$\pm 2$ s.e.")
