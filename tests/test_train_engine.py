@@ -211,14 +211,18 @@ def test_bad_settings_fail_early():
         train(BatchedMLP(MLPSpec(6, 8, 1, 3)), [1, 1], toy_data(), TrainSettings(epochs=1, batch_size=4))
 
 
-def test_checkpoint_of_another_run_is_refused(tmp_path):
+def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
     data = toy_data()
     ckpt = tmp_path / "run.pt"
-    train(BatchedMLP(MLPSpec(6, 8, 1, 3)), [1], data, TrainSettings(epochs=1, batch_size=64), checkpoint=ckpt,
-          log=lambda m: None)
-    with pytest.raises(RuntimeError, match="different run"):
-        train(BatchedMLP(MLPSpec(6, 8, 2, 3)), [1], data, TrainSettings(epochs=1, batch_size=64), checkpoint=ckpt,
-              log=lambda m: None)
+    settings = TrainSettings(epochs=1, batch_size=64)
+    train(BatchedMLP(MLPSpec(6, 8, 1, 3)), [1], data, settings, checkpoint=ckpt, log=lambda m: None)
+    messages = []
+    other = train(BatchedMLP(MLPSpec(6, 8, 2, 3)), [1], data, settings, checkpoint=ckpt, log=messages.append)
+    assert other.resumed_from_epoch == 0 and any("different run" in m for m in messages)
+    fresh = train(BatchedMLP(MLPSpec(6, 8, 2, 3)), [1], data, settings, log=lambda m: None)
+    assert all(torch.equal(other.params[k], fresh.params[k]) for k in fresh.params)
+    again = train(BatchedMLP(MLPSpec(6, 8, 2, 3)), [1], data, settings, checkpoint=ckpt, log=lambda m: None)
+    assert again.resumed_from_epoch == 1  # the overwritten checkpoint is now this run's (finished) state
 
 
 # ---- kill and resume -------------------------------------------------------------------------------

@@ -276,11 +276,14 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
     ckpt_path = Path(checkpoint) if checkpoint else None
     fingerprint = _fingerprint(model, seeds, settings, data) + f"-{dtype}"
 
+    saved = None
     if ckpt_path is not None and ckpt_path.exists():
         saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         if saved["fingerprint"] != fingerprint:
-            raise RuntimeError(f"checkpoint {ckpt_path} belongs to a different run (model, seeds, "
-                               "settings or data changed); delete it to start afresh")
+            log(f"checkpoint {ckpt_path} belongs to a different run (model, seeds, settings or data "
+                "changed): starting afresh; it will be overwritten")
+            saved = None
+    if saved is not None:
         with torch.no_grad():
             flat.copy_(layout.flatten(saved["params"]))
         optimizer.load_state_dict(saved["optimizer"])  # copy_ moves the tensors to the device
