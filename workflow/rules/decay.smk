@@ -12,7 +12,7 @@ rule decay_fig01:
         "logs/{scale}/decay/fig01.log",
     benchmark:
         "benchmarks/{scale}/decay/fig01.tsv"
-    threads: 2
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
     conda:
         ENV
     shell:
@@ -30,7 +30,7 @@ rule decay_table_gnd:
         "logs/{scale}/decay/table_gnd.log",
     benchmark:
         "benchmarks/{scale}/decay/table_gnd.tsv"
-    threads: 2
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
     conda:
         ENV
     shell:
@@ -49,7 +49,7 @@ rule decay_forward:
         "logs/{scale}/decay/forward.log",
     benchmark:
         "benchmarks/{scale}/decay/forward.tsv"
-    threads: 2
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
     resources:
         mem_mb=lambda wc: 16000 if wc.scale == "full" else 4000,
     conda:
@@ -69,7 +69,7 @@ rule decay_backward:
         "logs/{scale}/decay/backward.log",
     benchmark:
         "benchmarks/{scale}/decay/backward.tsv"
-    threads: 2
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
     resources:
         mem_mb=lambda wc: 8000 if wc.scale == "full" else 4000,
     conda:
