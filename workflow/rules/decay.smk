@@ -79,17 +79,10 @@ rule decay_backward:
 
 
 # ---- section 6: Covertype training (issue 6; engine: initlab.train) ----------------------------
-# One job per run group (model, depth, bias) trains all seeds as one batched model; the group list
-# mirrors initlab.train.covtype.group_names (kept here to spare Snakemake a torch import).
-def decay_covtype_groups(scale):
-    depths = PARAMS["decay", scale]["covtype"]["depths"]
-    return [f"{m}_d{d}_{b}" for d in depths for m, b in (("aol", "zero"), ("aol", "set"), ("plain", "default"))]
-
-
-def decay_covtype_train_params(scale):
-    """The training jobs do not see the success rules and paper values: changing those reruns only
-    the figures, not hours of training."""
-    return {k: v for k, v in PARAMS["decay", scale]["covtype"].items() if not k.startswith(("success_", "paper_"))}
+# One job per run group (model, depth, bias) trains all seeds as one batched model; the group names
+# (<model>_d<depth>_<bias>) mirror initlab.train.covtype.group_names (inlined here to spare
+# Snakemake a torch import). The training jobs do not see the success rules and paper values, so
+# changing those reruns only the figures, not hours of training.
 
 
 rule decay_covtype_train:
@@ -102,7 +95,8 @@ rule decay_covtype_train:
     wildcard_constraints:
         group=r"(aol_d\d+_(zero|set)|plain_d\d+_default)",
     params:
-        job=job_spec("decay", "covtype", decay_covtype_train_params),
+        job=job_spec("decay", "covtype", lambda scale: {
+            k: v for k, v in PARAMS["decay", scale]["covtype"].items() if not k.startswith(("success_", "paper_"))}),
         io=job_io,
     log:
         "logs/{scale}/decay/covtype/{group}.log",
@@ -120,10 +114,12 @@ rule decay_covtype_train:
 rule decay_covtype:
     """Figures 9-11: Covertype loss curves and success rates (paper's 1 % rule and the authors' rule)."""
     input:
-        metrics=lambda w: expand("results/{scale}/decay/covtype/{group}.csv", scale=w.scale,
-                                 group=decay_covtype_groups(w.scale)),
-        metas=lambda w: expand("results/{scale}/decay/covtype/{group}.meta.json", scale=w.scale,
-                               group=decay_covtype_groups(w.scale)),
+        metrics=lambda w: [f"results/{w.scale}/decay/covtype/{m}_d{d}_{b}.csv"
+                           for d in PARAMS["decay", w.scale]["covtype"]["depths"]
+                           for m, b in (("aol", "zero"), ("aol", "set"), ("plain", "default"))],
+        metas=lambda w: [f"results/{w.scale}/decay/covtype/{m}_d{d}_{b}.meta.json"
+                         for d in PARAMS["decay", w.scale]["covtype"]["depths"]
+                         for m, b in (("aol", "zero"), ("aol", "set"), ("plain", "default"))],
     output:
         **outputs("decay", "covtype", figures=["fig09", "fig10", "fig11"]),
     params:
