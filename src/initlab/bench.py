@@ -167,10 +167,11 @@ def covtype_benchmark(data_path: str, groups: list[str], rows: int, seeds: int =
            "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
            "threads": torch.get_num_threads(), "full_epochs": full_epochs, "groups": {}}
     for group in groups:
-        if dev.type == "cuda":  # warm-up: allocations, kernels
-            train_group(group, split(features, labels, 2000, test_fraction, 0), params, device=dev,
+        if dev.type == "cuda" or compile:  # warm-up: allocations, kernels, compilation (with a partial batch)
+            train_group(group, split(features, labels, 2050, test_fraction, 0), params, device=dev,
                         log=lambda m: None)
-            torch.cuda.synchronize()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
         _, result = train_group(group, data, params, device=dev, log=lambda m: None)
         steps = -(-len(data.y_train) // 64)
         per_step = result.seconds / steps
