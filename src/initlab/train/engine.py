@@ -13,7 +13,7 @@ whether it is trained alone or in a batch of seeds, and the batch only changes f
 summation order inside the matrix products (tests/test_train_engine.py states the tolerance).
 
 Divergence: a seed whose batch loss is NaN/Inf is marked dead at that step (``diverged_step``)
-and frozen (its parameters and optimizer state are no longer changed); the others go on.
+and frozen (its parameters never change again; its optimizer moments only decay); the others go on.
 Checkpoints: every ``checkpoint_every`` epochs, and at the end, the whole state (parameters,
 optimizer state, generator states, metrics so far) goes atomically to ``checkpoint``; a rerun with
 the same arguments resumes from there and ends with the same numbers as an uninterrupted run.

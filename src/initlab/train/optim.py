@@ -1,9 +1,11 @@
 """Optimizers over stacked per-seed parameters (leading dimension S), with per-seed state.
 
-Every state tensor has the seed dimension first (one step count serves all seeds: they step together), and a
-boolean ``alive`` mask (S,) freezes diverged seeds: their parameters and state stay exactly as
-they were.  The update rules are PyTorch's (torch.optim.Adam / AdamW / SGD with their default
-arguments); tests compare them against torch.optim on single seeds.  The learning rate is a scalar
+Parameters, gradients and state live in flat buffers laid out by ``ParamLayout`` (each parameter
+a contiguous (S, *shape) block); one step count serves all seeds (they step together).  A boolean
+``alive`` mask (S,) freezes diverged seeds: their gradient is replaced by zero and their
+parameters are put back after each update, so they never change again.  The update rules are
+PyTorch's (torch.optim.Adam / AdamW / SGD with their default arguments); tests compare them
+against torch.optim on single seeds.  The learning rate is a scalar
 or one value per seed (shape (S,)), so hyperparameter sweeps can share one batch.
 """
 
