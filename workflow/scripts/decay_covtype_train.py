@@ -1,6 +1,7 @@
 """Decay paper section 6: train every seed of one Covertype run group (named by the output file,
 e.g. results/<scale>/decay/covtype/aol_d30_set.csv) as one batched model; write the long metrics
-table.  Resumable: checkpoints go to checkpoints/<scale>/decay/covtype/<group>.pt."""
+table.  Resumable: checkpoints go to checkpoints/<scale>/decay/covtype/<group>.pt (removed once the
+results are written)."""
 
 from pathlib import Path
 
@@ -34,6 +35,9 @@ def main(job):
     })
     if device.type == "cuda":
         job.extra_meta["cuda_peak_memory_bytes"] = torch.cuda.max_memory_allocated()
+    # The checkpoint only serves a killed job; once the results exist, a rerun (e.g. snakemake -F)
+    # must train again rather than replay the finished state.
+    checkpoint.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
