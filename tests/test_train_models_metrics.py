@@ -37,6 +37,18 @@ def test_batched_mlp_equals_per_seed_modules(lipschitz, scale):
     assert (out >= 0).all()  # ReLU on logits
 
 
+def test_aol_layers_internal_leaves_input_and_output_maps_plain():
+    spec = MLPSpec(5, 12, 2, 4, lipschitz="aol", aol_layers="internal")
+    net = BatchedMLP(spec)
+    params = net.init([seed_generator(1, "init")])
+    assert sorted(k for k in params if k.startswith("log_q")) == ["log_q_1", "log_q_2"]
+    assert torch.equal(net.effective_weight(params, 0), params["weight_0"])
+    assert torch.equal(net.effective_weight(params, 3), params["weight_3"])
+    torch.testing.assert_close(net.effective_weight(params, 1), aol_transform(params["weight_1"]))
+    x = torch.randn(1, 6, 5)
+    torch.testing.assert_close(net.forward(params, x)[0], MLP(spec, {k: v[0] for k, v in params.items()})(x[0]))
+
+
 def test_init_is_per_seed_and_independent_of_batch():
     spec = MLPSpec(5, 8, 2, 3, lipschitz="aol", bias_init="uniform_fan_in")
     both = BatchedMLP(spec).init([seed_generator(s, "init") for s in (4, 9)])

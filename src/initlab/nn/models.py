@@ -78,6 +78,7 @@ class MLPSpec:
     out_features: int
     lipschitz: str | None = None
     aol_scale: str = "columns"
+    aol_layers: str = "all"
     bias_init: str = "uniform_fan_in"
     relu_on_logits: bool = False
     activation: str = "relu"
@@ -91,6 +92,8 @@ class MLPSpec:
             raise ValueError(f"MLPSpec.depth = {self.depth}; must be >= 0 (internal layers)")
         if self.lipschitz not in (None, "aol"):
             raise ValueError(f"MLPSpec.lipschitz = {self.lipschitz!r}; allowed: None, 'aol'")
+        if self.aol_layers not in ("all", "internal"):
+            raise ValueError(f"MLPSpec.aol_layers = {self.aol_layers!r}; allowed: 'all', 'internal'")
         if self.aol_scale not in AOL_SCALES:
             raise ValueError(f"MLPSpec.aol_scale = {self.aol_scale!r}; allowed: {', '.join(AOL_SCALES)}")
         if self.bias_init not in BIAS_INITS:
@@ -99,6 +102,13 @@ class MLPSpec:
             raise ValueError(f"MLPSpec.activation = {self.activation!r}; allowed: {', '.join(ACTIVATIONS)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"MLPSpec.dropout = {self.dropout}; must be in [0, 1)")
+
+    def is_aol(self, index: int) -> bool:
+        """Whether linear map ``index`` is AOL-normalised: all of them, or (aol_layers='internal')
+        only the width x width maps between the input and output layers."""
+        if self.lipschitz != "aol":
+            return False
+        return self.aol_layers == "all" or 0 < index < len(self.shapes) - 1
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
@@ -126,13 +136,13 @@ class BatchedMLP:
             weight, bias = init_layer(fan_in, fan_out, self.spec.bias_init, generator)
             params[f"weight_{index}"] = weight
             params[f"bias_{index}"] = bias
-            if self.spec.lipschitz == "aol":  # eq. (2): q = exp(log_q) initialised to 1
+            if self.spec.is_aol(index):  # eq. (2): q = exp(log_q) initialised to 1
                 params[f"log_q_{index}"] = torch.zeros(fan_in if self.spec.aol_scale == "columns" else fan_out)
         return params
 
     def effective_weight(self, params: dict[str, torch.Tensor], index: int) -> torch.Tensor:
         weight = params[f"weight_{index}"]
-        if self.spec.lipschitz == "aol":
+        if self.spec.is_aol(index):
             return aol_transform(weight, params[f"log_q_{index}"].exp(), self.spec.aol_scale)
         return weight
 
@@ -176,7 +186,7 @@ class MLP(nn.Module):
         h = x
         for index in range(n_layers):
             weight = getattr(self, f"weight_{index}")
-            if self.spec.lipschitz == "aol":
+            if self.spec.is_aol(index):
                 weight = aol_transform(weight, getattr(self, f"log_q_{index}").exp(), self.spec.aol_scale)
             h = F.linear(h, weight, getattr(self, f"bias_{index}"))
             last = index == n_layers - 1

@@ -63,7 +63,7 @@ def group_spec(name: str, params: dict) -> MLPSpec:
     bias_init = {"zero": "zero", "set": params["bias_set_init"], "default": "uniform_fan_in"}[bias]
     return MLPSpec(in_features=params.get("in_features", 54), width=params["width"], depth=depth,
                    out_features=COVTYPE_CLASSES, lipschitz="aol" if model == "aol" else None,
-                   aol_scale=params["aol_scale"], bias_init=bias_init,
+                   aol_scale=params["aol_scale"], aol_layers=params.get("aol_layers", "all"), bias_init=bias_init,
                    relu_on_logits=params["relu_on_logits"])
 
 
