@@ -66,5 +66,5 @@ def replication_report(scale: str, params: dict[str, dict[str, Any]], schema_pat
                   "|---|---|---|---|---|---|"]
         for row in ledger.itertuples():
             cells = [row.paper, row.claim_id, row.verdict, row.paper_value, row.replicated_value, row.uncertainty]
-            lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
