@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fractional_common import distribution_rows, dkw_epsilon, ecdf, mean_var_z, plot_pdf_cdf
+from fractional_common import distribution_rows, dominance, mean_var_z, moment_claims, plot_pdf_cdf
 from initlab import plot
 from initlab.jobs import run_job
 from initlab.nn.fractional_sim import simulate_log_norms_gaussian
@@ -67,25 +67,15 @@ def main(job):
     z = p["z_tolerance"]
     for label, r in results.items():
         st = r["stats"]
-        tag = "kaiming" if label == "Kaiming" else "s1"
-        job.claim(
-            f"theorem5_mean_{tag}",
+        moment_claims(
+            job, "theorem5", "kaiming" if label == "Kaiming" else "s1",
             f"Theorem 5: E[R_k | x_k != 0] = log||x_0|| + k mu_0(sigma), eq. (3.5); {label.replace('$', '')} "
             f"(sigma^2 = {r['sigma'] ** 2:.6f}), d = {d}, k = {k}, {st['n']} independent networks",
-            f"{st['mean_theory']:.4f}", f"{st['mean']:.4f}", f"1 s.e. = {st['mean_se']:.4f} (z = {st['mean_z']:.2f})",
-            "reproduced" if abs(st["mean_z"]) < z else "deviates")
-        job.claim(
-            f"theorem5_variance_{tag}",
-            f"Theorem 5: Var[R_k | x_k != 0] = k s_0^2 ({label.replace('$', '')}, d = {d}, k = {k})",
-            f"{st['var_theory']:.4f}", f"{st['var']:.4f}", f"1 s.e. = {st['var_se']:.4f} (z = {st['var_z']:.2f})",
-            "reproduced" if abs(st["var_z"]) < z else "deviates")
+            f"Theorem 5: Var[R_k | x_k != 0] = k s_0^2 ({label.replace('$', '')}, d = {d}, k = {k})", st, z)
     kaiming, ours = results["Kaiming"], results[r"$s\approx 1$"]
-    fine = np.linspace(lo, hi, 2000)
-    excess = float(np.max(ecdf(ours["samples"], fine) - ecdf(kaiming["samples"], fine)))
-    band = dkw_epsilon(ours["samples"].size, kaiming["samples"].size)
-    shift = ours["stats"]["mean"] - kaiming["stats"]["mean"]
-    shift_theory = k * math.log(ours["sigma"] / kaiming["sigma"])
-    shift_se = math.hypot(ours["stats"]["mean_se"], kaiming["stats"]["mean_se"])
+    dom = dominance(ours, kaiming, k, np.linspace(lo, hi, 2000))
+    excess, band, shift, shift_theory, shift_se = (dom[key] for key in
+                                                   ("excess", "band", "shift", "shift_theory", "shift_se"))
     ok = excess <= band and abs(shift - shift_theory) < z * shift_se and shift > 0
     job.claim(
         "fig02_stochastic_dominance",
