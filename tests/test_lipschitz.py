@@ -152,3 +152,45 @@ def test_many_cells_in_threads_equal_one_by_one():
     serial = lipschitz.transformed_weight_variance_many(cells, workers=1)
     threaded = lipschitz.transformed_weight_variance_many(cells, workers=2)
     assert serial == threaded == [lipschitz.transformed_weight_variance(**c) for c in cells]
+
+
+# ---- the hand-derived vector-Jacobian product of aol_transform ------------------------------------
+
+def _aol_by_autograd(w, q, scale, eps):
+    """The same map written as plain tensor expressions, differentiated by autograd."""
+    if scale == "rows":
+        return _aol_by_autograd(w.mT, q, "columns", eps).mT
+    return w * torch.rsqrt(lipschitz.aol_diagonal(w, q, eps)).unsqueeze(-2)
+
+
+@pytest.mark.parametrize("scale", lipschitz.SCALES)
+@pytest.mark.parametrize("learnable_q", [False, True])
+@pytest.mark.parametrize("eps", [0.0, 1e-3])
+def test_aol_gradient_matches_autograd_of_the_formula(scale, learnable_q, eps):
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(2, 3, 5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    log_q = (0.3 * torch.randn(2, 3, 4 if scale == "columns" else 5, generator=g, dtype=torch.float64)
+             ).requires_grad_(learnable_q)
+    inputs = (w, log_q) if learnable_q else (w,)
+    assert torch.autograd.gradcheck(lambda *a: lipschitz.aol_transform(a[0], log_q.exp() if len(a) == 1
+                                                                       else a[1].exp(), scale, eps), inputs)
+    upstream = torch.randn(2, 3, 5, 4, generator=g, dtype=torch.float64)
+    q = (lambda: log_q.exp()) if learnable_q else (lambda: None)
+    ours = torch.autograd.grad(lipschitz.aol_transform(w, q(), scale, eps), inputs, upstream)
+    reference = torch.autograd.grad(_aol_by_autograd(w, q(), scale, eps), inputs, upstream)
+    for a, b in zip(ours, reference):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_aol_gradient_with_shared_q_and_zero_column():
+    g = torch.Generator().manual_seed(4)
+    w = torch.randn(3, 5, 4, generator=g, dtype=torch.float64)
+    w[1, :, 2] = 0.0  # a zero column: mapped to zero, its T entry is replaced by 1
+    w.requires_grad_(True)
+    log_q = (0.2 * torch.randn(4, generator=g, dtype=torch.float64)).requires_grad_(True)  # one q for all 3
+    upstream = torch.randn(3, 5, 4, generator=g, dtype=torch.float64)
+    ours = torch.autograd.grad(lipschitz.aol_transform(w, log_q.exp()), (w, log_q), upstream)
+    reference = torch.autograd.grad(_aol_by_autograd(w, log_q.exp(), "columns", 0.0), (w, log_q), upstream)
+    for a, b in zip(ours, reference):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert torch.isfinite(ours[0]).all()

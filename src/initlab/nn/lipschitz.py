@@ -44,8 +44,67 @@ def aol_transform(weight: torch.Tensor, q: torch.Tensor | None = None, scale: st
         return aol_transform(weight.mT, q, "columns", eps).mT
     if scale != "columns":
         raise ValueError(f"scale must be one of {SCALES}; got {scale!r}")
+    if q is not None and q.shape[-1] != weight.shape[-1]:
+        raise ValueError(f"q has length {q.shape[-1]} but the weight has {weight.shape[-1]} columns")
+    if torch.is_grad_enabled() and (weight.requires_grad or (q is not None and q.requires_grad)):
+        return _AOLColumns.apply(weight, q, float(eps))[0]
     t = aol_diagonal(weight, q, eps)
     return weight * torch.rsqrt(t).unsqueeze(-2)
+
+
+class _AOLColumns(torch.autograd.Function):
+    """W T^(-1/2) ("columns") with a hand-derived vector-Jacobian product.  With M = W^T W,
+    a = |M| q, t = a / q (+ eps), s = t^(-1/2) and G = dL/d(W s):
+        ds = sum_rows(G * W),   dt = -ds s^3 / 2 (0 where t was 0),   da = dt / q,
+        dq = -dt t_raw / q + |M| da,   dM_ij = sign(M_ij) da_i q_j,
+        dW = G s + W (dM + dM^T).
+    One Gram product forward and one product backward, against three products and a dozen
+    elementwise passes for autograd's graph of the same expression (per seed and layer of a
+    training step, at width 64 the Gram matrix costs as much as the layer itself).  Checked
+    against autograd of ``aol_diagonal`` by tests/test_lipschitz.py (gradcheck, float64)."""
+
+    generate_vmap_rule = True  # usable under torch.func transforms (the bench's vmap variant)
+
+    @staticmethod
+    def forward(weight, q, eps):
+        gram = weight.mT @ weight
+        gram_abs = gram.abs()
+        # |M| q as a broadcast product and a sum: a batched matrix-vector product runs ~3x slower here.
+        a = gram_abs.sum(-1) if q is None else (gram_abs * q.unsqueeze(-2)).sum(-1)
+        t_raw = a if q is None else a / q
+        t = t_raw + eps if eps else t_raw
+        positive = t > 0
+        scale = torch.rsqrt(torch.where(positive, t, torch.ones_like(t)))
+        # The intermediates are outputs (not differentiable) so that setup_context can save them.
+        return weight * scale.unsqueeze(-2), gram, gram_abs, t_raw, scale, positive
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        weight, q, _ = inputs
+        _, gram, gram_abs, t_raw, scale, positive = output
+        ctx.mark_non_differentiable(gram, gram_abs, t_raw, scale, positive)
+        ctx.save_for_backward(weight, q, gram, gram_abs, t_raw, scale, positive)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad, *_unused):
+        weight, q, gram, gram_abs, t_raw, scale, positive = ctx.saved_tensors
+        grad_weight = grad * scale.unsqueeze(-2)
+        d_scale = (grad_weight * weight).sum(-2) / scale
+        d_t = torch.where(positive, d_scale * scale.pow(3) * -0.5, torch.zeros_like(d_scale))
+        q_full = torch.ones_like(d_t) if q is None else q.expand_as(d_t)
+        d_a = d_t / q_full
+        # dM + dM^T = sign(M) * (da_i q_j + q_i da_j), as broadcast products (no transposed pass).
+        d_gram_sym = torch.addcmul(d_a.unsqueeze(-1) * q_full.unsqueeze(-2), q_full.unsqueeze(-1), d_a.unsqueeze(-2))
+        d_gram_sym.mul_(gram.sign())
+        shape = weight.shape
+        flat = lambda t: t.reshape(-1, *t.shape[-2:])
+        grad_weight = torch.baddbmm(flat(grad_weight), flat(weight), flat(d_gram_sym)).view(shape)
+        grad_q = None
+        if q is not None and ctx.needs_input_grad[1]:
+            grad_q = -d_t * t_raw / q + (gram_abs * d_a.unsqueeze(-2)).sum(-1)
+            grad_q = grad_q.sum_to_size(q.shape)  # q broadcast over leading dims of the weight
+        return grad_weight, grad_q, None
 
 
 def aol_diagonal(weight: torch.Tensor, q: torch.Tensor | None = None, eps: float = 0.0) -> torch.Tensor:
