@@ -98,6 +98,59 @@ def test_bad_spec_fails_early():
         MLPSpec(3, 4, 1, 2, lipschitz="aol", aol_scale="both")
 
 
+# ---- the hand-written backward pass ---------------------------------------------------------------
+
+def _gradients(net, params, x, y, alive, backward):
+    from initlab.train.engine import ParamLayout, loss_and_grad_fn
+    layout = ParamLayout(params)
+    flat = layout.flatten(params)
+    grad_flat = torch.zeros_like(flat)
+    leaves = layout.leaves(flat, grad_flat)
+    loss = loss_and_grad_fn(net, backward)(leaves, x, y, alive, "cross_entropy")
+    return loss, grad_flat
+
+
+@pytest.mark.parametrize("lipschitz,scale,layers", [(None, "columns", "all"), ("aol", "columns", "all"),
+                                                    ("aol", "rows", "all"), ("aol", "columns", "internal")])
+@pytest.mark.parametrize("relu_on_logits", [False, True])
+@pytest.mark.parametrize("depth", [0, 1, 4])
+def test_manual_backward_equals_autograd(lipschitz, scale, layers, relu_on_logits, depth):
+    """Every parameter's gradient (float64), including a dead seed (zero gradient), equals autograd's
+    through ``forward``; the loss equals too."""
+    spec = MLPSpec(5, 8, depth, 3, lipschitz=lipschitz, aol_scale=scale, aol_layers=layers,
+                   relu_on_logits=relu_on_logits, bias_init="uniform_fan_in")
+    net = BatchedMLP(spec)
+    assert net.manual_backward
+    g = torch.Generator().manual_seed(depth)
+    params = {k: (0.3 * torch.randn(v.shape, generator=g) if k.startswith("log_q") else v).double()
+              for k, v in net.init([seed_generator(s, "init") for s in (1, 2, 3)]).items()}
+    x = torch.randn(3, 7, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (3, 7), generator=g)
+    alive = torch.tensor([True, False, True])
+    loss_manual, grad_manual = _gradients(net, params, x, y, alive, "manual")
+    loss_autograd, grad_autograd = _gradients(net, params, x, y, alive, "autograd")
+    torch.testing.assert_close(loss_manual, loss_autograd, rtol=1e-13, atol=0)
+    torch.testing.assert_close(grad_manual, grad_autograd, rtol=1e-11, atol=1e-13)
+    assert grad_autograd.abs().max() > 1e-3  # the comparison is not between zeros
+    from initlab.train.engine import ParamLayout
+    dead = ParamLayout(params).views(grad_manual)
+    assert all(torch.all(v[1] == 0) for v in dead.values())
+
+
+def test_manual_backward_availability_and_layout_check():
+    from initlab.train.engine import loss_and_grad_fn
+    assert not BatchedMLP(MLPSpec(5, 8, 2, 3, dropout=0.1)).manual_backward
+    assert not BatchedMLP(MLPSpec(5, 8, 2, 3, activation="tanh")).manual_backward
+    with pytest.raises(ValueError, match="no hand-written backward"):
+        loss_and_grad_fn(BatchedMLP(MLPSpec(5, 8, 2, 3, dropout=0.1)), "manual")
+    with pytest.raises(ValueError, match="backward 'sideways'"):
+        loss_and_grad_fn(BatchedMLP(MLPSpec(5, 8, 2, 3)), "sideways")
+    net = BatchedMLP(MLPSpec(5, 8, 2, 3))
+    params = {k: v.requires_grad_(True) for k, v in net.init([seed_generator(1, "init")]).items()}  # separate tensors
+    with pytest.raises(ValueError, match="back to back"):
+        net.forward_for_backward(params, torch.randn(1, 4, 5))
+
+
 # ---- success rules ------------------------------------------------------------------------------
 
 def test_success_rules_on_hand_made_curves():

@@ -131,14 +131,15 @@ class BatchedMLP:
         return {name: torch.stack([p[name] for p in per_seed]) for name in per_seed[0]}
 
     def init_one(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        params: dict[str, torch.Tensor] = {}
+        """One seed's parameters: all weights, then all biases, then all log_q, each in layer
+        order (so that ``ParamLayout`` puts consecutive layers back to back: ``segments``)."""
+        weights, biases, log_qs = {}, {}, {}
         for index, (fan_in, fan_out) in enumerate(self.spec.shapes):
-            weight, bias = init_layer(fan_in, fan_out, self.spec.bias_init, generator)
-            params[f"weight_{index}"] = weight
-            params[f"bias_{index}"] = bias
+            weights[f"weight_{index}"], biases[f"bias_{index}"] = init_layer(
+                fan_in, fan_out, self.spec.bias_init, generator)
             if self.spec.is_aol(index):  # eq. (2): q = exp(log_q) initialised to 1
-                params[f"log_q_{index}"] = torch.zeros(fan_in if self.spec.aol_scale == "columns" else fan_out)
-        return params
+                log_qs[f"log_q_{index}"] = torch.zeros(fan_in if self.spec.aol_scale == "columns" else fan_out)
+        return {**weights, **biases, **log_qs}
 
     def effective_weight(self, params: dict[str, torch.Tensor], index: int) -> torch.Tensor:
         weight = params[f"weight_{index}"]
@@ -166,6 +167,135 @@ class BatchedMLP:
                 keep = dropout_rng(h.shape[1:]) >= self.spec.dropout
                 h = h * keep / (1.0 - self.spec.dropout)
         return h
+
+
+    # ---- hand-written backward pass (used by initlab.train when ``manual_backward`` is True) -----
+
+    @property
+    def manual_backward(self) -> bool:
+        """Whether ``forward_for_backward``/``backward`` apply: ReLU nets without dropout.  They give
+        the gradients of ``forward`` (tests/test_train_models_metrics.py) with a fraction of the
+        operator calls of autograd: at width 64 on a CPU a step is bound by per-operator overhead,
+        not by arithmetic (``python -m initlab.bench training``)."""
+        return self.spec.activation == "relu" and self.spec.dropout == 0
+
+    def segments(self) -> list[range]:
+        """Runs of consecutive linear maps handled as one stacked tensor by the manual pass: the
+        input map, the width x width internal maps (one batched product over all of them), the
+        output map."""
+        n_layers = len(self.spec.shapes)
+        runs = [range(0, 1), range(1, n_layers - 1), range(n_layers - 1, n_layers)]
+        return [r for r in runs if len(r)]
+
+    def forward_for_backward(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """``forward`` without an autograd graph, keeping what ``backward`` needs.
+
+        Parameters of a segment (``segments``) are read as one (L, S, ...) view of the flat
+        parameter buffer, so the AOL rescaling of eq. (2) runs once per segment (the only part
+        recorded by autograd), and every hidden activation lands in one (n_layers - 1, S, B, width)
+        buffer reused from step to step.  The result is valid until the next call with inputs of
+        the same shape."""
+        work = self._workspace(x)
+        segments = []
+        for run in self.segments():
+            weight = _stacked([params[f"weight_{i}"] for i in run]).detach()
+            segment = {"run": run, "weight": weight, "effective": weight, "log_q": None}
+            if self.spec.is_aol(run[0]):
+                weight.requires_grad_(True)
+                log_q = _stacked([params[f"log_q_{i}"] for i in run]).detach().requires_grad_(True)
+                with torch.enable_grad():
+                    segment["effective"] = aol_transform(weight, log_q.exp(), self.spec.aol_scale)
+                segment["log_q"] = log_q
+            segments.append(segment)
+        hidden, n_layers = work["hidden"], len(self.spec.shapes)
+        h = x
+        with torch.no_grad():
+            for segment in segments:
+                for k, index in enumerate(segment["run"]):
+                    last = index == n_layers - 1
+                    out = work["logits"] if last else hidden[index]
+                    h = torch.baddbmm(params[f"bias_{index}"].detach().unsqueeze(1), h,
+                                      segment["effective"][k].detach().transpose(1, 2), out=out)
+                    if not last or self.spec.relu_on_logits:
+                        h.relu_()
+        return h, {"x": x, "segments": segments, "work": work}
+
+    def _workspace(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Buffers per input shape/device/dtype: hidden activations and their gradients, each
+        (n_layers - 1, S, B, width), and the logits.  Reusing them keeps the CPU allocator from
+        returning and re-faulting activation-sized blocks every step."""
+        key = (tuple(x.shape), x.device, x.dtype)
+        cache = self.__dict__.setdefault("_workspaces", {})
+        if key not in cache:
+            S, B = x.shape[:2]
+            hidden_shape = (len(self.spec.shapes) - 1, S, B, self.spec.width)
+            cache[key] = {"hidden": torch.empty(hidden_shape, device=x.device, dtype=x.dtype),
+                          "grad": torch.empty(hidden_shape, device=x.device, dtype=x.dtype),
+                          "logits": torch.empty(S, B, self.spec.out_features, device=x.device, dtype=x.dtype)}
+        return cache[key]
+
+    @torch.no_grad()
+    def backward(self, params: dict[str, torch.Tensor], cache: dict, grad_outputs: torch.Tensor) -> None:
+        """Write d(loss)/d(parameter) into every ``params[name].grad`` (preset buffers laid out like
+        the parameters: see ``initlab.train.engine.ParamLayout.leaves``), given d(loss)/d(outputs)
+        for the outputs of ``forward_for_backward``.
+
+        Per layer only two operator calls run in sequence (the product with the weight and the
+        ReLU mask); the weight and bias gradients of a whole segment are one batched product and
+        one sum over the stacked activations and gradients, written in place."""
+        relu_backward = torch.ops.aten.threshold_backward.grad_input  # grad * (activation > 0), one pass
+        hidden, grad_hidden = cache["work"]["hidden"], cache["work"]["grad"]
+        segments, n_layers = cache["segments"], len(self.spec.shapes)
+        grad = grad_outputs
+        if self.spec.relu_on_logits:
+            grad = torch.ops.aten.threshold_backward(grad, cache["work"]["logits"], 0)
+        # 1. Gradients w.r.t. every hidden pre-activation, output to input: grad_hidden[i] is
+        #    d(loss)/d(pre-activation of layer i), i < n_layers - 1.
+        for segment in reversed(segments):
+            for k in reversed(range(len(segment["run"]))):
+                index = segment["run"][k]
+                if index == 0:
+                    break
+                upstream = grad if index == n_layers - 1 else grad_hidden[index]
+                out = grad_hidden[index - 1]
+                torch.bmm(upstream, segment["effective"][k].detach(), out=out)
+                relu_backward(out, hidden[index - 1], 0, grad_input=out)
+        # 2. Per segment: weight and bias gradients as one batched product and one sum.
+        for segment in segments:
+            run = segment["run"]
+            L = len(run)
+            if run[-1] == n_layers - 1:  # the output map
+                upstream, inputs = grad.unsqueeze(0), hidden[run[0] - 1:run[-1]]
+            elif run[0] == 0:
+                upstream, inputs = grad_hidden[0:L], cache["x"].unsqueeze(0)
+            else:
+                upstream, inputs = grad_hidden[run[0]:run[-1] + 1], hidden[run[0] - 1:run[-1]]
+            torch.sum(upstream, 2, out=_stacked([params[f"bias_{i}"].grad for i in run]))
+            weight_grad = _stacked([params[f"weight_{i}"].grad for i in run])
+            flat = lambda t: t.reshape(-1, *t.shape[2:])  # (L, S, ...) -> (L * S, ...)
+            if segment["log_q"] is None:
+                torch.bmm(flat(upstream).transpose(1, 2), flat(inputs), out=flat(weight_grad))
+            else:  # AOL: chain rule through eq. (2) by autograd, on the rescaling only
+                grad_effective = torch.bmm(flat(upstream).transpose(1, 2), flat(inputs)).view(weight_grad.shape)
+                with torch.enable_grad():
+                    grad_weight, grad_log_q = torch.autograd.grad(
+                        segment["effective"], (segment["weight"], segment["log_q"]), grad_effective)
+                weight_grad.copy_(grad_weight)
+                _stacked([params[f"log_q_{i}"].grad for i in run]).copy_(grad_log_q)
+
+
+def _stacked(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Tensors of one shape lying back to back in one storage (parameters or gradients of
+    consecutive layers in ``ParamLayout``'s flat buffer) as one (L, *shape) view of it."""
+    first = tensors[0]
+    numel = first.numel()
+    for k, t in enumerate(tensors):
+        if (t.shape != first.shape or not t.is_contiguous() or t.untyped_storage().data_ptr()
+                != first.untyped_storage().data_ptr() or t.storage_offset() != first.storage_offset() + k * numel):
+            raise ValueError("the manual backward pass needs the parameters (and gradients) of consecutive "
+                             "layers back to back in one buffer, in BatchedMLP.init's order: use "
+                             "initlab.train.engine.ParamLayout, or backward='autograd'")
+    return first.as_strided((len(tensors),) + tuple(first.shape), (numel,) + first.stride(), first.storage_offset())
 
 
 class MLP(nn.Module):

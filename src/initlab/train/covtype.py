@@ -76,7 +76,7 @@ def train_group(name: str, data: Data, params: dict, device="cpu", checkpoint=No
     settings = TrainSettings(epochs=params["epochs"], batch_size=params["batch_size"],
                              optimizer="adam", lr=params["lr"], loss="cross_entropy",
                              checkpoint_every=params["checkpoint_every"],
-                             compile=params.get("compile", False))
+                             compile=params.get("compile", False), backward=params.get("backward", "auto"))
     result = train(BatchedMLP(group_spec(name, params)), seeds, data, settings, device=device,
                    checkpoint=checkpoint, log=log)
     metrics = result.metrics
