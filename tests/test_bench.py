@@ -21,14 +21,17 @@ def test_training_bench_cli_prints_the_json_contract():
     assert result["speedup"] == pytest.approx(result["batched_examples_per_s"] / result["loop_examples_per_s"])
     assert len(result["per_round_examples_per_s"]["batched"]) == 2
     assert (result["depth"], result["width"], result["seeds"], result["batch"]) == (2, 8, 3, 4)
+    assert result["model"] == "aol"  # the decay Covertype net is the default workload
 
 
-def test_variants_train_the_same_networks():
+@pytest.mark.parametrize("model,backward", [("aol", "auto"), ("aol", "autograd"), ("plain", "auto")])
+def test_variants_train_the_same_networks(model, backward):
     """After the timed steps, the batched engine, torch.func/vmap and the per-seed loop hold the same
     parameters (same initialisation, same batches, Adam in all three)."""
     torch.set_num_threads(1)
-    res = training_benchmark(depth=2, width=8, seeds=3, batch=4, steps=5, rounds=1, model="aol",
-                             return_state=True)
+    res = training_benchmark(depth=2, width=8, seeds=3, batch=4, steps=5, rounds=1, model=model,
+                             return_state=True, backward=backward)
+    assert (res["model"], res["backward"]) == (model, backward)
     batched, vmapped, loop = res["state"]["batched"], res["state"]["vmap"], res["state"]["loop"]
     for name in batched:
         torch.testing.assert_close(batched[name], vmapped[name], rtol=1e-4, atol=1e-5)

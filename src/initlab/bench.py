@@ -1,21 +1,27 @@
 """Benchmarks of the library.  ``python -m initlab.bench training --depth 30 --width 64 --seeds 10
 --batch 64 --steps 50 --json``.
 
-``training`` times three ways of training S seeds of one architecture (an MLP of ``depth``
-internal width x width layers between ``--in-features`` inputs and ``--classes`` outputs, Adam,
-cross-entropy on synthetic data), side by side in the same process and interleaved round by round
-(so that load from other processes hits all of them alike):
+``training`` times three ways of training S seeds of one architecture (``--model aol``, the
+default: the decay paper's AOL/SLL-normalised ReLU net, the network of its Covertype experiment
+whose one-network-per-process training is the engine's reference; ``--model plain``: the same
+shape without the rescaling; ``depth`` internal width x width layers between ``--in-features``
+inputs and ``--classes`` outputs, Adam, cross-entropy on synthetic data), side by side in the same
+process and interleaved round by round (so that load from other processes hits all of them alike):
 
 * ``batched``: the engine (initlab.train.train_step on initlab.nn.models.BatchedMLP): one
-  forward/backward/update of stacked parameters with batched matrix products (torch.baddbmm);
+  forward/backward/update of stacked parameters with batched matrix products (torch.baddbmm),
+  the backward pass hand-written (``--backward auto``, the engine's default for ReLU MLPs) or
+  autograd's (``--backward autograd``, optionally ``--compile``);
 * ``vmap``: the torch.func alternative: stack_module_state + functional_call + vmap(grad) over a
   single-seed nn.Module, updated by the same per-seed optimizer;
 * ``loop``: a plain per-seed loop, what the papers' code does: S nn.Modules (the same networks)
   each with its own torch.optim.Adam, one after the other.
 
-Examples are counted per seed (S * batch per step).  The JSON has the medians over rounds
-(``batched_examples_per_s``, ``loop_examples_per_s``, ``vmap_examples_per_s``), ``speedup`` =
-batched / loop and ``vmap_speedup`` = vmap / loop, and the per-round values.
+All three use the same torch threads and the same process-wide malloc setting
+(``initlab.train.engine.keep_freed_memory``).  Examples are counted per seed (S * batch per step).
+The JSON has the medians over rounds (``batched_examples_per_s``, ``loop_examples_per_s``,
+``vmap_examples_per_s``), ``speedup`` = batched / loop and ``vmap_speedup`` = vmap / loop, and the
+per-round values.
 """
 
 from __future__ import annotations
@@ -37,17 +43,19 @@ def _sync(device: torch.device) -> None:
 
 
 def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: int, rounds: int = 5,
-                       in_features: int = 54, classes: int = 7, model: str = "plain",
+                       in_features: int = 54, classes: int = 7, model: str = "aol",
                        device: str = "cpu", threads: int | None = None, variants=("batched", "vmap", "loop"),
-                       compile: bool = False, seed: int = 0, return_state: bool = False) -> dict:
+                       compile: bool = False, seed: int = 0, return_state: bool = False,
+                       backward: str = "auto") -> dict:
     from torch.func import functional_call, grad, stack_module_state, vmap
 
     from initlab.nn.models import MLP, BatchedMLP, MLPSpec
-    from initlab.train.engine import ParamLayout, seed_generator, train_step
+    from initlab.train.engine import ParamLayout, keep_freed_memory, loss_and_grad_fn, seed_generator, train_step
     from initlab.train.optim import BatchedOptimizer
 
     if threads:
         torch.set_num_threads(threads)
+    keep_freed_memory()  # for every variant alike: the engine's process setting
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
     spec = MLPSpec(in_features, width, depth, classes, lipschitz=None if model == "plain" else "aol",
@@ -69,13 +77,13 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
     opt = BatchedOptimizer(layout, flat, "adam", lr=1e-3)
     alive = torch.ones(seeds, dtype=torch.bool, device=dev)
     div = torch.full((seeds,), -1, dtype=torch.int64, device=dev)
-    forward = torch.compile(batched.forward) if compile else batched.forward
+    loss_and_grad = loss_and_grad_fn(batched, backward, compile)
 
     def run_batched(n):
         nonlocal alive, div
         for i in range(n):
             idx = order[i % steps]
-            _, alive, div = train_step(forward, params, grad_flat, opt, x[idx], y[idx], alive, div, i)
+            _, alive, div = train_step(loss_and_grad, params, grad_flat, opt, x[idx], y[idx], alive, div, i)
 
     # --- torch.func vmap over a single-seed module
     modules = [MLP(spec, {k: v[s] for k, v in init.items()}).to(dev) for s in range(seeds)]
@@ -125,7 +133,7 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
         "benchmark": "training", "depth": depth, "width": width, "seeds": seeds, "batch": batch,
         "steps": steps, "rounds": rounds, "model": model, "in_features": in_features, "classes": classes,
         "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
-        "threads": torch.get_num_threads(), "compile": compile, "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "compile": compile, "backward": backward, "torch": torch.__version__,
         "platform": platform.platform(),
         "per_round_examples_per_s": per_round,
     }
@@ -147,7 +155,8 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
 
 def covtype_benchmark(data_path: str, groups: list[str], rows: int, seeds: int = 10, depths_note: str = "",
                       full_epochs: int = 25, device: str = "cpu", threads: int | None = None,
-                      full_rows: int = 581012, test_fraction: float = 0.2, compile: bool = False) -> dict:
+                      full_rows: int = 581012, test_fraction: float = 0.2, compile: bool = False,
+                      backward: str = "auto") -> dict:
     """Per-group training throughput of the decay Covertype experiment at full width, batch and
     seed count, on a random subset of ``rows`` rows for one epoch; extrapolated to the full data
     (``full_rows``) and ``full_epochs`` epochs (time per step does not depend on the data size)."""
@@ -161,11 +170,13 @@ def covtype_benchmark(data_path: str, groups: list[str], rows: int, seeds: int =
     features, labels = load_covtype(data_path)
     data = split(features, labels, rows, test_fraction, 0)
     params = dict(seed=0, seeds=seeds, epochs=1, batch_size=64, lr=1e-3, width=64, bias_set_init="eq42",
-                  aol_scale="columns", relu_on_logits=False, checkpoint_every=1, compile=compile)
+                  aol_scale="columns", relu_on_logits=False, checkpoint_every=1, compile=compile,
+                  backward=backward)
     full_train_rows = round(full_rows * (1 - test_fraction))
     out = {"benchmark": "covtype", "rows": rows, "train_rows": len(data.y_train), "seeds": seeds,
            "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
-           "threads": torch.get_num_threads(), "full_epochs": full_epochs, "groups": {}}
+           "threads": torch.get_num_threads(), "full_epochs": full_epochs, "compile": compile,
+           "backward": backward, "groups": {}}
     for group in groups:
         if dev.type == "cuda" or compile:  # warm-up: allocations, kernels, compilation (with a partial batch)
             train_group(group, split(features, labels, 2050, test_fraction, 0), params, device=dev,
@@ -195,12 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--rounds", type=int, default=5, help="interleaved rounds; medians are reported")
     tr.add_argument("--in-features", type=int, default=54)
     tr.add_argument("--classes", type=int, default=7)
-    tr.add_argument("--model", choices=("plain", "aol"), default="plain",
-                    help="plain ReLU MLP or the AOL/SLL-normalised net of the decay paper")
+    tr.add_argument("--model", choices=("aol", "plain"), default="aol",
+                    help="the AOL/SLL-normalised net of the decay paper's Covertype runs (default) or "
+                         "the plain ReLU MLP of the same shape")
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     tr.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     tr.add_argument("--variants", default="batched,vmap,loop", help="comma-separated subset")
     tr.add_argument("--compile", action="store_true", help="torch.compile the batched forward pass")
+    tr.add_argument("--backward", choices=("auto", "autograd", "manual"), default="auto",
+                    help="the engine's backward pass: the model's hand-written one (auto/manual) or autograd")
     tr.add_argument("--json", action="store_true", help="print one JSON object")
     cv = sub.add_parser("covtype", help="decay Covertype throughput per run group, extrapolated to full scale")
     cv.add_argument("--data", required=True, help="path to covtype.data.gz")
@@ -210,11 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     cv.add_argument("--seeds", type=int, default=10)
     cv.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     cv.add_argument("--threads", type=int, default=None)
-    cv.add_argument("--compile", action="store_true")
+    cv.add_argument("--compile", action="store_true", help="torch.compile the forward pass (autograd backward)")
+    cv.add_argument("--backward", choices=("auto", "autograd", "manual"), default="auto")
     args = parser.parse_args(argv)
     if args.command == "covtype":
         result = covtype_benchmark(args.data, [g for g in args.groups.split(",") if g], args.rows, args.seeds,
-                                   device=args.device, threads=args.threads, compile=args.compile)
+                                   device=args.device, threads=args.threads, compile=args.compile,
+                                   backward=args.backward)
         print(json.dumps(result, indent=2))
         return 0
     for name in ("depth", "width", "seeds", "batch", "steps", "rounds"):
@@ -228,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--device cuda but torch sees no CUDA device; use --device cpu or auto")
     result = training_benchmark(args.depth, args.width, args.seeds, args.batch, args.steps, args.rounds,
                                 args.in_features, args.classes, args.model, args.device, args.threads,
-                                variants, args.compile)
+                                variants, args.compile, backward=args.backward)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
