@@ -168,7 +168,6 @@ class BatchedMLP:
                 h = h * keep / (1.0 - self.spec.dropout)
         return h
 
-
     # ---- hand-written backward pass (used by initlab.train when ``manual_backward`` is True) -----
 
     @property
