@@ -256,6 +256,7 @@ RUNNER = textwrap.dedent("""
                 TrainSettings(epochs=8, batch_size=16), checkpoint=sys.argv[1], log=lambda m: print(m, flush=True))
     res.metrics.to_csv(sys.argv[2], index=False, float_format="%.17g")
     torch.save(res.params, sys.argv[2] + ".pt")
+    print("elapsed_all", res.elapsed_seconds_all_processes, flush=True)
     print("resumed_from", res.resumed_from_epoch, flush=True)
 """)
 
@@ -274,10 +275,14 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
     proc.wait(timeout=120)
     assert proc.returncode == -signal.SIGKILL and ckpt.exists()
     assert not (tmp_path / "killed.csv").exists()
+    killed_elapsed = torch.load(ckpt, weights_only=False)["elapsed_seconds"]
+    assert killed_elapsed > 0
     resumed = subprocess.run([sys.executable, str(script), str(ckpt), str(tmp_path / "resumed.csv")],
                              capture_output=True, text=True, env=env, timeout=300, check=True)
     start = int(resumed.stdout.strip().splitlines()[-1].split()[-1])
     assert 1 <= start < 8, resumed.stdout
+    elapsed_all = float(resumed.stdout.strip().splitlines()[-2].split()[-1])
+    assert elapsed_all > killed_elapsed  # the killed process's time is carried over, not lost
     fresh = subprocess.run([sys.executable, str(script), str(tmp_path / "other.pt"), str(tmp_path / "fresh.csv")],
                            capture_output=True, text=True, env=env, timeout=300, check=True)
     assert fresh.stdout.strip().endswith("resumed_from 0")

@@ -142,6 +142,9 @@ class TrainResult:
     seconds: float                 # wall time of the training steps run in this process
     examples: int                  # training examples processed in this process, counted per seed
     resumed_from_epoch: int = 0
+    # Wall time of ``train`` summed over every process that worked on this run (a killed and resumed
+    # run counts each process up to its last checkpoint); NaN if an earlier checkpoint lacked it.
+    elapsed_seconds_all_processes: float = float("nan")
 
     @property
     def examples_per_s(self) -> float:
@@ -315,6 +318,7 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
     bit-identical between reruns on CPU); it is in the returned ``seconds``/``examples`` and the
     progress lines.
     """
+    started = time.perf_counter()
     device = torch.device(device)
     keep_freed_memory()
     seeds = [int(s) for s in seeds]
@@ -344,7 +348,7 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
     ckpt_path = Path(checkpoint) if checkpoint else None
     fingerprint = _fingerprint(model, seeds, settings, data) + f"-{dtype}"
 
-    saved = None
+    saved, earlier_seconds = None, 0.0
     if ckpt_path is not None and ckpt_path.exists():
         saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         if saved["fingerprint"] != fingerprint:
@@ -363,6 +367,7 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
             g.set_state(state)
         rows = saved["rows"]
         start_epoch = saved["epoch"]
+        earlier_seconds = float(saved.get("elapsed_seconds", math.nan))
         log(f"resumed from {ckpt_path} at epoch {start_epoch}/{settings.epochs}")
 
     loss_and_grad = loss_and_grad_fn(model, settings.backward, settings.compile)
@@ -419,10 +424,12 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
                 "optimizer": _to_cpu(optimizer.state_dict()),
                 "alive": alive.cpu(), "diverged_step": diverged_step.cpu(),
                 "data_gens": [g.get_state() for g in data_gens],
-                "dropout_gens": [g.get_state() for g in dropout_gens], "rows": rows})
+                "dropout_gens": [g.get_state() for g in dropout_gens], "rows": rows,
+                "elapsed_seconds": earlier_seconds + time.perf_counter() - started})
 
     return TrainResult(pd.DataFrame(rows), {k: v.detach().clone() for k, v in params.items()}, alive.cpu(),
-                       diverged_step.cpu(), seconds, examples, start_epoch)
+                       diverged_step.cpu(), seconds, examples, start_epoch,
+                       earlier_seconds + time.perf_counter() - started)
 
 
 def _to_cpu(tree):
