@@ -160,7 +160,9 @@ def _aol_by_autograd(w, q, scale, eps):
     """The same map written as plain tensor expressions, differentiated by autograd."""
     if scale == "rows":
         return _aol_by_autograd(w.mT, q, "columns", eps).mT
-    return w * torch.rsqrt(lipschitz.aol_diagonal(w, q, eps)).unsqueeze(-2)
+    q = torch.ones(w.shape[-1], dtype=w.dtype) if q is None else q
+    t = ((w.mT @ w).abs() @ q.unsqueeze(-1)).squeeze(-1) / q + eps
+    return w * torch.rsqrt(torch.where(t > 0, t, torch.ones_like(t))).unsqueeze(-2)
 
 
 @pytest.mark.parametrize("scale", lipschitz.SCALES)
@@ -194,3 +196,23 @@ def test_aol_gradient_with_shared_q_and_zero_column():
     for a, b in zip(ours, reference):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
     assert torch.isfinite(ours[0]).all()
+
+
+@pytest.mark.parametrize("scale", lipschitz.SCALES)
+def test_training_and_evaluation_paths_give_identical_bits(scale):
+    """Training (hand-written gradient) and no-gradient evaluation share one computation of T, so a
+    model evaluates exactly the weights it trained with, in float32 too."""
+    g = torch.Generator().manual_seed(5)
+    w = torch.randn(4, 64, 64, generator=g)
+    q = (0.5 * torch.randn(64, generator=g)).exp()
+    with torch.no_grad():
+        evaluated = lipschitz.aol_transform(w, q, scale)
+    trained = lipschitz.aol_transform(w.clone().requires_grad_(True), q, scale)
+    assert torch.equal(evaluated, trained.detach())
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_q_of_the_wrong_length_is_refused(requires_grad):
+    w = torch.randn(5, 4).requires_grad_(requires_grad)
+    with pytest.raises(ValueError, match="q has length 5 but the weight has 4 columns"):
+        lipschitz.aol_transform(w, torch.ones(5))

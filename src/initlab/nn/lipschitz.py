@@ -44,8 +44,6 @@ def aol_transform(weight: torch.Tensor, q: torch.Tensor | None = None, scale: st
         return aol_transform(weight.mT, q, "columns", eps).mT
     if scale != "columns":
         raise ValueError(f"scale must be one of {SCALES}; got {scale!r}")
-    if q is not None and q.shape[-1] != weight.shape[-1]:
-        raise ValueError(f"q has length {q.shape[-1]} but the weight has {weight.shape[-1]} columns")
     if torch.is_grad_enabled() and (weight.requires_grad or (q is not None and q.requires_grad)):
         return _AOLColumns.apply(weight, q, float(eps))[0]
     t = aol_diagonal(weight, q, eps)
@@ -61,18 +59,13 @@ class _AOLColumns(torch.autograd.Function):
     One Gram product forward and one product backward, against three products and a dozen
     elementwise passes for autograd's graph of the same expression (per seed and layer of a
     training step, at width 64 the Gram matrix costs as much as the layer itself).  Checked
-    against autograd of ``aol_diagonal`` by tests/test_lipschitz.py (gradcheck, float64)."""
+    against autograd of the plain formula by tests/test_lipschitz.py (gradcheck, float64)."""
 
     generate_vmap_rule = True  # usable under torch.func transforms (the bench's vmap variant)
 
     @staticmethod
     def forward(weight, q, eps):
-        gram = weight.mT @ weight
-        gram_abs = gram.abs()
-        # |M| q as a broadcast product and a sum: a batched matrix-vector product runs ~3x slower here.
-        a = gram_abs.sum(-1) if q is None else (gram_abs * q.unsqueeze(-2)).sum(-1)
-        t_raw = a if q is None else a / q
-        t = t_raw + eps if eps else t_raw
+        gram, gram_abs, t_raw, t = _aol_terms(weight, q, eps)
         positive = t > 0
         scale = torch.rsqrt(torch.where(positive, t, torch.ones_like(t)))
         # The intermediates are outputs (not differentiable) so that setup_context can save them.
@@ -107,17 +100,22 @@ class _AOLColumns(torch.autograd.Function):
         return grad_weight, grad_q, None
 
 
+def _aol_terms(weight: torch.Tensor, q: torch.Tensor | None, eps: float):
+    """M = W^T W, |M|, t_raw = |M| q / q and t = t_raw (+ eps) of eq. (2): one computation for the
+    gradient path (_AOLColumns) and the no-gradient path (aol_diagonal), so both round alike."""
+    if q is not None and q.shape[-1] != weight.shape[-1]:
+        raise ValueError(f"q has length {q.shape[-1]} but the weight has {weight.shape[-1]} columns")
+    gram = weight.mT @ weight
+    gram_abs = gram.abs()
+    # |M| q as a broadcast product and a sum: a batched matrix-vector product runs ~3x slower here.
+    t_raw = gram_abs.sum(-1) if q is None else (gram_abs * q.unsqueeze(-2)).sum(-1) / q
+    t = t_raw + eps if eps else t_raw
+    return gram, gram_abs, t_raw, t
+
+
 def aol_diagonal(weight: torch.Tensor, q: torch.Tensor | None = None, eps: float = 0.0) -> torch.Tensor:
     """T_ii = sum_j |W^T W|_ij q_j / q_i (eq. (2)) as a vector of shape (..., in); zero entries -> 1."""
-    gram_abs = (weight.mT @ weight).abs()
-    if q is None:
-        t = gram_abs.sum(-1)
-    else:
-        if q.shape[-1] != weight.shape[-1]:
-            raise ValueError(f"q has length {q.shape[-1]} but the weight has {weight.shape[-1]} columns")
-        t = (gram_abs @ q.unsqueeze(-1)).squeeze(-1) / q
-    if eps:
-        t = t + eps
+    t = _aol_terms(weight, q, eps)[3]
     # An all-zero column has T_ii = 0 and stays zero (0 * 1) rather than 0 * inf = NaN.
     return torch.where(t > 0, t, torch.ones_like(t))
 
