@@ -32,6 +32,19 @@ def test_job_writes_outputs_claims_and_provenance(tmp_path):
     assert list(claims.claim_id) == ["c1"] and claims.paper[0] == "lyapunov"
 
 
+def test_provenance_is_the_code_at_the_start_of_the_job(tmp_path, monkeypatch):
+    commits = iter(["commit-at-start", "commit-made-while-running"])
+    monkeypatch.setattr("initlab.jobs._git_state", lambda cwd: {"git_commit": next(commits), "git_dirty": False})
+
+    def main(job):
+        from initlab.jobs import provenance
+        provenance()  # someone commits while the job runs
+        job.write_csv("t", pd.DataFrame({"x": [1]}))
+
+    run_job(main, ["--job", _spec(tmp_path)])
+    assert json.loads((tmp_path / "t.meta.json").read_text())["git_commit"] == "commit-at-start"
+
+
 def test_failed_job_leaves_nothing_behind(tmp_path):
     def main(job):
         job.write_csv("t", pd.DataFrame({"x": [1]}))

@@ -119,6 +119,9 @@ class Job:
     device_used: str = "cpu"
     extra_meta: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    # Taken when the job starts, not when it ends: a commit made while a long job runs must not
+    # relabel results computed by the code that was checked out at its start.
+    code_at_start: dict[str, Any] = field(default_factory=provenance)
 
     # ---- outputs -------------------------------------------------------------------------------
     def output(self, key: str) -> Path:
@@ -183,7 +186,7 @@ class Job:
             "threads": self.threads,
             "wall_time_s": round(time.time() - self.started, 3),
             "created_utc": now.isoformat(timespec="seconds"),
-            **provenance(),
+            **self.code_at_start,
             **self.extra_meta,
         }
 
