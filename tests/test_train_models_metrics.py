@@ -174,11 +174,18 @@ def test_relative_drop_matches_brute_force(curve, rel):
     assert success_relative_drop(curve, 2, rel) == expected
 
 
-def test_wilson_interval_matches_scipy():
-    for k, n in [(0, 10), (1, 10), (7, 10), (10, 10), (33, 80)]:
-        ci = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
-        lo, hi = wilson_interval(k, n)
-        assert lo == pytest.approx(ci.low, abs=1e-12) and hi == pytest.approx(ci.high, abs=1e-12)
+def test_wilson_interval_matches_the_closed_form_and_contains_its_rate():
+    z = stats.norm.ppf(0.975)
+    for n in range(1, 41):
+        for k in range(n + 1):
+            p = k / n
+            centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+            half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+            lo, hi = wilson_interval(k, n)
+            assert lo == pytest.approx(max(0.0, centre - half), abs=1e-12)
+            assert hi == pytest.approx(min(1.0, centre + half), abs=1e-12)
+            assert lo <= p <= hi  # error bars rate - lo and hi - rate are never negative
+    assert np.isnan(wilson_interval(0, 0)).all()
 
 
 def test_success_table_and_summaries():

@@ -14,7 +14,6 @@ A diverged run (NaN loss) never succeeds.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -62,14 +61,13 @@ def success_table(metrics: pd.DataFrame, keys: list[str], from_epoch: int, rel_d
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
+    """Wilson score interval for a binomial proportion (scipy's, which is exactly 0 at 0 successes and
+    exactly 1 at all successes: the closed form rounds to 1 - 1e-16 there, an interval that misses
+    its own rate and a negative error bar)."""
     if trials == 0:
         return (float("nan"), float("nan"))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    ci = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 
 def rate_summary(success: pd.DataFrame, keys: list[str], flags=("success_paper", "success_authors"),
