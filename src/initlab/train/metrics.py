@@ -14,7 +14,6 @@ A diverged run (NaN loss) never succeeds.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from scipy import stats
