@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from initlab.nn.models import MLP, BatchedMLP, MLPSpec
 from initlab.train import Data, TrainSettings, seed_generator, train
 from initlab.train.engine import ParamLayout
+from initlab.train.members import Member
 from initlab.train.optim import BatchedOptimizer, lr_factor
 
 BATCH_VS_ALONE_RTOL = 1e-4
@@ -189,22 +190,23 @@ def test_diverging_seed_is_marked_frozen_and_others_unaffected():
     y = x @ torch.randn(4, 2, generator=g)
     data = Data(x, y)
     spec = MLPSpec(4, 16, 2, 2)
-    lrs = torch.tensor([1e-2, 50.0, 2e-2])
+    lrs = {1: 1e-2, 2: 50.0, 3: 2e-2}
 
-    def run(epochs, seeds, lr):
-        return train(BatchedMLP(spec), seeds, data, TrainSettings(epochs=epochs, batch_size=32, optimizer="sgd",
-                                                                  lr=lr, loss="mse"), log=lambda m: None)
+    def run(epochs, seeds):
+        members = [Member(s, lr=lrs[s]) for s in seeds]
+        return train(BatchedMLP(spec), members, data, TrainSettings(epochs=epochs, batch_size=32, optimizer="sgd",
+                                                                    loss="mse"), log=lambda m: None)
 
-    res = run(4, [1, 2, 3], lrs)
+    res = run(4, [1, 2, 3])
     assert res.alive.tolist() == [True, False, True]
     assert 0 <= int(res.diverged_step[1]) < 4 * 8
     assert res.diverged_step[[0, 2]].tolist() == [-1, -1]
     # The dead seed stays frozen: two more epochs leave its parameters unchanged.
-    longer = run(6, [1, 2, 3], lrs)
+    longer = run(6, [1, 2, 3])
     for name in res.params:
         assert torch.equal(res.params[name][1].nan_to_num(), longer.params[name][1].nan_to_num())
     # The survivors are exactly what they would be without the diverging seed beside them.
-    survivors = run(4, [1, 3], torch.tensor([1e-2, 2e-2]))
+    survivors = run(4, [1, 3])
     assert rel_gap(res.params, survivors.params, [0, 2], slice(None)) < BATCH_VS_ALONE_RTOL
     last = res.metrics[res.metrics.epoch == 4].set_index("seed")
     assert not last.loc[2, "alive"] and last.loc[2, "diverged_step"] >= 0
@@ -215,7 +217,7 @@ def test_metrics_table_is_long_format():
     res = train(BatchedMLP(MLPSpec(6, 8, 1, 3)), [5, 6], data, TrainSettings(epochs=2, batch_size=64),
                 log=lambda m: None)
     m = res.metrics
-    assert list(m.columns[:2]) == ["seed", "epoch"]
+    assert list(m.columns[:3]) == ["member", "seed", "epoch"]
     assert len(m) == 2 * 3 and sorted(m.epoch.unique()) == [0, 1, 2]
     assert m[m.epoch == 0]["train_loss"].isna().all() and m[m.epoch > 0]["train_loss"].notna().all()
     assert m["test_accuracy"].between(0, 1).all()

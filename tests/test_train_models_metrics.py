@@ -106,7 +106,7 @@ def _gradients(net, params, x, y, alive, backward):
     flat = layout.flatten(params)
     grad_flat = torch.zeros_like(flat)
     leaves = layout.leaves(flat, grad_flat)
-    loss = loss_and_grad_fn(net, backward)(leaves, x, y, alive, "cross_entropy")
+    loss, _ = loss_and_grad_fn(net, backward)(leaves, x, y, alive, "cross_entropy")
     return loss, grad_flat
 
 

@@ -83,7 +83,7 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
         nonlocal alive, div
         for i in range(n):
             idx = order[i % steps]
-            _, alive, div = train_step(loss_and_grad, params, grad_flat, opt, x[idx], y[idx], alive, div, i)
+            _, _, alive, div = train_step(loss_and_grad, params, grad_flat, opt, x[idx], y[idx], alive, div, i)
 
     # --- torch.func vmap over a single-seed module
     modules = [MLP(spec, {k: v[s] for k, v in init.items()}).to(dev) for s in range(seeds)]

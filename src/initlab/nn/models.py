@@ -24,31 +24,33 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from initlab.nn.inits import InitSpec, uniform
 from initlab.nn.lipschitz import SCALES as AOL_SCALES
 from initlab.nn.lipschitz import aol_transform
 from initlab.theory.decay import bias_variance_eq42
 
 BIAS_INITS = ("zero", "eq42", "uniform_fan_in")
-ACTIVATIONS = {"relu": F.relu, "elu": F.elu, "tanh": torch.tanh,
-               "leaky_relu": F.leaky_relu, "identity": lambda x: x}
+# Activations with their parameter (``MLPSpec.slope``: the negative slope of Leaky ReLU, the alpha
+# of ELU); each maps (x, slope) -> activation.
+ACTIVATIONS = {"relu": lambda x, slope: F.relu(x), "leaky_relu": F.leaky_relu,
+               "elu": lambda x, slope: F.elu(x, slope), "tanh": lambda x, slope: torch.tanh(x),
+               "identity": lambda x, slope: x}
+DEFAULT_SLOPE = {"leaky_relu": 0.01, "elu": 1.0}  # PyTorch's defaults
 
 
-def _uniform(shape, bound: float, generator: torch.Generator) -> torch.Tensor:
-    return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2.0 - 1.0).mul_(bound).float()
-
-
-def init_layer(fan_in: int, fan_out: int, bias_init: str, generator: torch.Generator
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def init_layer(fan_in: int, fan_out: int, bias_init: str, generator: torch.Generator,
+               init: InitSpec | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One layer's (weight, bias) for one seed, drawn from ``generator`` on the CPU (so that CPU and
-    CUDA runs start from the same numbers).  Weight: PyTorch's nn.Linear default,
-    kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)).  Bias: exactly 0 ('zero'), N(0, eq. (42))
-    ('eq42'), or nn.Linear's default U(+-1/sqrt(fan_in)) ('uniform_fan_in')."""
+    CUDA runs start from the same numbers), weight first.  Weight: ``init``'s method
+    (``initlab.nn.inits``; default PyTorch's nn.Linear init, kaiming_uniform(a=sqrt(5)) =
+    U(+-1/sqrt(fan_in))).  Bias: exactly 0 ('zero'), N(0, eq. (42)) ('eq42'), or nn.Linear's default
+    U(+-1/sqrt(fan_in)) ('uniform_fan_in')."""
     bound = 1.0 / math.sqrt(fan_in)
-    weight = _uniform((fan_out, fan_in), bound, generator)
+    weight = (init or InitSpec()).draw(fan_in, fan_out, generator)
     if bias_init == "zero":
         bias = torch.zeros(fan_out)
     elif bias_init == "uniform_fan_in":
-        bias = _uniform((fan_out,), bound, generator)
+        bias = uniform((fan_out,), bound, generator)
     elif bias_init == "eq42":
         var = float(bias_variance_eq42(fan_in, fan_out))  # paper: n = fan-in, d = fan-out
         if var <= 0:
@@ -83,6 +85,7 @@ class MLPSpec:
     relu_on_logits: bool = False
     activation: str = "relu"
     dropout: float = 0.0
+    slope: float | None = None  # Leaky ReLU's negative slope / ELU's alpha; None: PyTorch's default
 
     def __post_init__(self):
         for name in ("in_features", "width", "out_features"):
@@ -102,6 +105,14 @@ class MLPSpec:
             raise ValueError(f"MLPSpec.activation = {self.activation!r}; allowed: {', '.join(ACTIVATIONS)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"MLPSpec.dropout = {self.dropout}; must be in [0, 1)")
+        if self.slope is not None and self.activation not in DEFAULT_SLOPE:
+            raise ValueError(f"MLPSpec.slope = {self.slope} is a parameter of {' / '.join(DEFAULT_SLOPE)} only; "
+                             f"activation is {self.activation!r}")
+
+    def activate(self, h: torch.Tensor) -> torch.Tensor:
+        """The hidden-layer activation with its parameter."""
+        slope = DEFAULT_SLOPE.get(self.activation) if self.slope is None else self.slope
+        return ACTIVATIONS[self.activation](h, slope)
 
     def is_aol(self, index: int) -> bool:
         """Whether linear map ``index`` is AOL-normalised: all of them, or (aol_layers='internal')
@@ -126,17 +137,26 @@ class BatchedMLP:
     def __init__(self, spec: MLPSpec):
         self.spec = spec
 
-    def init(self, generators: Sequence[torch.Generator]) -> dict[str, torch.Tensor]:
-        per_seed = [self.init_one(g) for g in generators]
+    def init(self, generators: Sequence[torch.Generator],
+             inits: Sequence[InitSpec | None] | None = None) -> dict[str, torch.Tensor]:
+        """Parameters of every member (leading dimension), member s from ``generators[s]`` and its
+        init method ``inits[s]`` (None: PyTorch's default)."""
+        inits = list(inits) if inits is not None else [None] * len(generators)
+        if len(inits) != len(generators):
+            raise ValueError(f"{len(inits)} init specs for {len(generators)} members")
+        per_seed = [self.init_one(g, init) for g, init in zip(generators, inits)]
         return {name: torch.stack([p[name] for p in per_seed]) for name in per_seed[0]}
 
-    def init_one(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def init_one(self, generator: torch.Generator, init: InitSpec | None = None) -> dict[str, torch.Tensor]:
         """One seed's parameters: all weights, then all biases, then all log_q, each in layer
-        order (so that ``ParamLayout`` puts consecutive layers back to back: ``segments``)."""
+        order (so that ``ParamLayout`` puts consecutive layers back to back: ``segments``).
+        Draws: layer by layer, weight (``init``, with its first/last-layer rule) then bias."""
         weights, biases, log_qs = {}, {}, {}
+        init = init or InitSpec()
+        n_layers = len(self.spec.shapes)
         for index, (fan_in, fan_out) in enumerate(self.spec.shapes):
             weights[f"weight_{index}"], biases[f"bias_{index}"] = init_layer(
-                fan_in, fan_out, self.spec.bias_init, generator)
+                fan_in, fan_out, self.spec.bias_init, generator, init.for_layer(index, n_layers))
             if self.spec.is_aol(index):  # eq. (2): q = exp(log_q) initialised to 1
                 log_qs[f"log_q_{index}"] = torch.zeros(fan_in if self.spec.aol_scale == "columns" else fan_out)
         return {**weights, **biases, **log_qs}
@@ -149,20 +169,27 @@ class BatchedMLP:
 
     def forward(self, params: dict[str, torch.Tensor], x: torch.Tensor,
                 dropout_rng=None) -> torch.Tensor:
-        """x: (S, B, in_features) -> logits (S, B, out_features).  ``dropout_rng`` (training only)
-        is a callable shape -> uniform(0, 1) tensor of shape (S, *shape) from per-seed streams."""
-        act = ACTIVATIONS[self.spec.activation]
+        """x: (S, B, in_features), one batch per member, or (B, in_features), one batch shared by
+        all members (never copied per member) -> logits (S, B, out_features).  ``dropout_rng``
+        (training only) is a callable shape -> uniform(0, 1) tensor of shape (S, *shape) from
+        per-seed streams."""
         n_layers = len(self.spec.shapes)
         h = x
         for index in range(n_layers):
             weight = self.effective_weight(params, index)
-            # (S, B, in) @ (S, in, out) + (S, 1, out): one batched product for all seeds.
-            h = torch.baddbmm(params[f"bias_{index}"].unsqueeze(1), h, weight.transpose(1, 2))
+            bias = params[f"bias_{index}"].unsqueeze(1)
+            if h.ndim == 2:
+                # Shared inputs: one (B, in) @ (in, S * out) product for every member at once.
+                S, fan_out = weight.shape[:2]
+                h = (h @ weight.reshape(S * fan_out, -1).T).view(h.shape[0], S, fan_out).transpose(0, 1) + bias
+            else:
+                # (S, B, in) @ (S, in, out) + (S, 1, out): one batched product for all seeds.
+                h = torch.baddbmm(bias, h, weight.transpose(1, 2))
             last = index == n_layers - 1
             if not last or self.spec.relu_on_logits:
                 # In place: baddbmm's backward does not need its output, and skipping one
                 # activation-sized allocation per layer is measurable at width 64 on a CPU.
-                h = torch.relu_(h) if (last or self.spec.activation == "relu") else act(h)
+                h = torch.relu_(h) if (last or self.spec.activation == "relu") else self.spec.activate(h)
             if not last and self.spec.dropout > 0 and dropout_rng is not None:
                 keep = dropout_rng(h.shape[1:]) >= self.spec.dropout
                 h = h * keep / (1.0 - self.spec.dropout)
@@ -301,16 +328,15 @@ class MLP(nn.Module):
     """One seed of ``spec`` as a plain nn.Module (same parameter names and maths as BatchedMLP)."""
 
     def __init__(self, spec: MLPSpec, params: dict[str, torch.Tensor] | None = None,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, init: InitSpec | None = None):
         super().__init__()
         self.spec = spec
         if params is None:
-            params = BatchedMLP(spec).init_one(generator or torch.Generator().manual_seed(0))
+            params = BatchedMLP(spec).init_one(generator or torch.Generator().manual_seed(0), init)
         for name, value in params.items():
             self.register_parameter(name, nn.Parameter(value.detach().clone()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        act = ACTIVATIONS[self.spec.activation]
         n_layers = len(self.spec.shapes)
         h = x
         for index in range(n_layers):
@@ -320,7 +346,7 @@ class MLP(nn.Module):
             h = F.linear(h, weight, getattr(self, f"bias_{index}"))
             last = index == n_layers - 1
             if not last or self.spec.relu_on_logits:
-                h = F.relu(h) if last else act(h)
+                h = F.relu(h) if last else self.spec.activate(h)
             if not last and self.spec.dropout > 0 and self.training:
                 h = F.dropout(h, self.spec.dropout)
         return h

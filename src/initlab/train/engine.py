@@ -1,25 +1,33 @@
-"""Train S independent seeds of one architecture as one batched model.
+"""Train the members of a sweep group (runs sharing one architecture) as one batched model.
 
-A *model* is any object with ``init(generators) -> params`` (a dict of tensors whose first
-dimension is the seed) and ``forward(params, x, dropout_rng) -> outputs`` mapping inputs of shape
-(S, B, ...) to (S, B, ...): e.g. ``initlab.nn.models.BatchedMLP``.  One training step runs the
-forward pass of every seed as batched matrix products, one backward pass, and one update of
-``BatchedOptimizer`` (per-seed Adam/AdamW/SGD state).  The backward pass is autograd's, or the
-model's own (``manual_backward``, ``forward_for_backward``, ``backward``: see ``loss_and_grad_fn``)
-where it offers one: at width 64 a step is bound by per-operator overhead, and a hand-written
-pass needs far fewer operator calls.
+A *model* is any object with ``init(generators, inits) -> params`` (a dict of tensors whose first
+dimension is the member) and ``forward(params, x, dropout_rng) -> outputs`` mapping inputs of shape
+(S, B, ...) -- or (B, ...) shared by every member -- to (S, B, ...): e.g.
+``initlab.nn.models.BatchedMLP``.  One training step runs the forward pass of every member as
+batched matrix products, one backward pass, and one update of ``BatchedOptimizer`` (per-member
+Adam/AdamW/SGD state and hyperparameters).  The backward pass is autograd's, or the model's own
+(``manual_backward``, ``forward_for_backward``, ``backward``: see ``loss_and_grad_fn``) where it
+offers one: at width 64 a step is bound by per-operator overhead, and a hand-written pass needs far
+fewer operator calls.
 
-Per seed, three independent random streams come from the seed alone (``seed_generator``):
-``init`` (the initial parameters), ``data`` (the order of the training examples, one permutation
-per epoch) and ``dropout``.  Hence seed s gets the same initialisation, batches and dropout masks
-whether it is trained alone or in a batch of seeds, and the batch only changes floating-point
-summation order inside the matrix products (tests/test_train_engine.py states the tolerance).
+Members (``initlab.train.members.Member``: seed, init method, lr / weight decay / momentum /
+schedule, data-order seed; a plain int is a seed with the group's settings).  Per member, three
+independent random streams come from its seeds alone (``seed_generator``): ``init`` (the initial
+parameters, drawn by the member's init method), ``data`` (the order of the training examples, one
+permutation per epoch; members with the same ``data_seed`` share it: common random numbers) and
+``dropout``.  Hence a member gets the same initialisation, batches and dropout masks whether it is
+trained alone or in a batch, and the batch only changes floating-point summation order inside the
+matrix products (tests/test_train_engine.py states the tolerance).
 
-Divergence: a seed whose batch loss is NaN/Inf is marked dead at that step (``diverged_step``)
-and frozen (its parameters never change again; its optimizer moments only decay); the others go on.
+Divergence: a member whose batch loss is NaN/Inf or above ``TrainSettings.divergence_loss``, or
+whose gradient is not finite, is marked dead at that step (``diverged_step``) and frozen before the
+update (its parameters never change again; its optimizer moments only decay); the others go on.
 Checkpoints: every ``checkpoint_every`` epochs, and at the end, the whole state (parameters,
-optimizer state, generator states, metrics so far) goes atomically to ``checkpoint``; a rerun with
-the same arguments resumes from there and ends with the same numbers as an uninterrupted run.
+optimizer state, generator states, metrics so far) goes atomically to ``checkpoint``, loaded back
+with ``torch.load(weights_only=True)`` (a checkpoint cannot run code).  A rerun with the same
+arguments and the same ``initlab`` code resumes from there and ends with the same numbers as an
+uninterrupted run; a checkpoint of another run or of other code is replaced, an unreadable one moved
+aside, each with a message, and training restarts from scratch.
 """
 
 from __future__ import annotations
@@ -39,10 +47,13 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from initlab.train.optim import OPTIMIZERS, BatchedOptimizer, lr_factor
+from initlab.fingerprint import code_fingerprint
+from initlab.train.members import Member, as_members
+from initlab.train.optim import OPTIMIZERS, SCHEDULES, BatchedOptimizer, lr_factor
 
 STREAMS = {"init": 0, "data": 1, "dropout": 2}
-LOSSES = ("cross_entropy", "mse")
+LOSSES = ("cross_entropy", "bce", "mse")  # bce: binary cross-entropy on one logit, targets 0/1
+CLASSIFICATION = ("cross_entropy", "bce")
 BACKWARDS = ("auto", "autograd", "manual")
 
 
@@ -76,17 +87,22 @@ def seed_generator(seed: int, stream: str) -> torch.Generator:
 
 @dataclass
 class TrainSettings:
-    """How to train (the same for every seed of a batch, except lr/weight_decay, which may be (S,))."""
+    """How a group trains.  lr, weight_decay, momentum, schedule and lr_final_ratio are the group's
+    defaults; a ``Member`` may set its own."""
 
     epochs: int
     batch_size: int
     optimizer: str = "adam"
-    lr: Any = 1e-3
-    weight_decay: Any = 0.0
+    lr: float = 1e-3
+    weight_decay: float = 0.0
     momentum: float = 0.0
-    schedule: str = "constant"
-    lr_final_ratio: float = 0.0
+    schedule: str = "constant"     # see initlab.train.optim.lr_factor
+    lr_final_ratio: float = 0.0    # 'cosine': final lr / initial lr
+    milestones: tuple[int, ...] = ()  # 'step': 0-based epochs from which lr is multiplied by gamma
+    gamma: float = 0.1
     loss: str = "cross_entropy"
+    # A member whose batch loss exceeds this is diverged (a finite loss of 1e21 is no training run).
+    divergence_loss: float = 1e6
     drop_last: bool = False
     checkpoint_every: int = 1
     eval_batch_size: int = 8192
@@ -104,6 +120,11 @@ class TrainSettings:
             raise ValueError(f"backward {self.backward!r}; allowed: {', '.join(BACKWARDS)}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be >= 1")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule {self.schedule!r}; allowed: {', '.join(SCHEDULES)}")
+        if not self.divergence_loss > 0:
+            raise ValueError(f"divergence_loss ({self.divergence_loss}) must be > 0")
+        self.milestones = tuple(int(m) for m in self.milestones)
 
 
 @dataclass
@@ -135,7 +156,7 @@ class Data:
 
 @dataclass
 class TrainResult:
-    metrics: pd.DataFrame          # one row per (seed, epoch), see ``train``
+    metrics: pd.DataFrame          # one row per (member, epoch), see ``train``
     params: dict[str, torch.Tensor]
     alive: torch.Tensor            # (S,) bool
     diverged_step: torch.Tensor    # (S,) int64, -1 while alive
@@ -145,6 +166,7 @@ class TrainResult:
     # Wall time of ``train`` summed over every process that worked on this run (a killed and resumed
     # run counts each process up to its last checkpoint); NaN if an earlier checkpoint lacked it.
     elapsed_seconds_all_processes: float = float("nan")
+    members: list[Member] | None = None
 
     @property
     def examples_per_s(self) -> float:
@@ -152,12 +174,23 @@ class TrainResult:
 
 
 def per_seed_loss(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
-    """Mean loss over the batch, per seed: outputs (S, B, C), targets (S, B) -> (S,)."""
+    """Mean loss over the batch, per member: outputs (S, B, C), targets (S, B[, ...]) -> (S,).
+    'bce' takes one logit (C = 1) and targets in {0, 1}."""
     S, B = outputs.shape[:2]
     if kind == "cross_entropy":
         return F.cross_entropy(outputs.reshape(S * B, -1), targets.reshape(S * B),
                                reduction="none").reshape(S, B).mean(1)
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(outputs.reshape(S, B), targets.reshape(S, B).to(outputs.dtype),
+                                                  reduction="none").mean(1)
     return (outputs - targets.reshape(outputs.shape)).pow(2).reshape(S, B, -1).mean((1, 2))
+
+
+def per_seed_correct(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
+    """Number of correct predictions per member (classification losses): (S,)."""
+    S, B = outputs.shape[:2]
+    predicted = outputs.argmax(-1) if kind == "cross_entropy" else (outputs.reshape(S, B) > 0).long()
+    return (predicted == targets.reshape(-1, B)).sum(1)
 
 
 class _SeedStreams:
@@ -170,9 +203,9 @@ class _SeedStreams:
         return torch.stack([torch.rand(tuple(shape), generator=g) for g in self.generators]).to(self.device)
 
 
-def _fingerprint(model, seeds, settings: TrainSettings, data: Data) -> str:
+def _fingerprint(model, members: list[Member], settings: TrainSettings, data: Data) -> str:
     spec = getattr(model, "spec", repr(model))
-    body = json.dumps({"model": repr(spec), "seeds": [int(s) for s in seeds],
+    body = json.dumps({"model": repr(spec), "members": [repr(m) for m in members],
                        "settings": {k: (v.tolist() if isinstance(v, torch.Tensor) else v)
                                     for k, v in asdict(settings).items() if k != "checkpoint_every"},
                        "data": data.fingerprint()}, sort_keys=True, default=str)
@@ -190,22 +223,49 @@ def _save_checkpoint(path: Path, state: dict) -> None:
             tmp.unlink()
 
 
+def _load_checkpoint(path: Path, fingerprint: str, log: Callable[[str], None]) -> dict | None:
+    """The saved state if ``path`` holds a readable checkpoint of this run written by this code;
+    otherwise None, saying why (an unreadable file is moved aside, never deleted)."""
+    try:
+        # weights_only: tensors and plain containers only; a crafted pickle cannot run code.
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(saved, dict) or not {"fingerprint", "code", "epoch"} <= set(saved):
+            raise ValueError("not a checkpoint of initlab.train (keys missing)")
+    except Exception as err:  # noqa: BLE001 -- any unreadable file is handled the same way
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
+        os.replace(path, aside)
+        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+            f"moved aside to {aside}; training restarts from scratch")
+        return None
+    if saved["code"] != code_fingerprint():
+        log(f"checkpoint {path} was written by other initlab code (fingerprint {saved['code']}, now "
+            f"{code_fingerprint()}): not mixing the two; training restarts from scratch and overwrites it")
+        return None
+    if saved["fingerprint"] != fingerprint:
+        log(f"checkpoint {path} belongs to a different run (model, members, settings or data changed): "
+            "training restarts from scratch and overwrites it")
+        return None
+    return saved
+
+
 @torch.no_grad()
 def evaluate(model, params, x: torch.Tensor, y: torch.Tensor, loss: str, batch_size: int
              ) -> dict[str, torch.Tensor]:
-    """Per-seed mean loss (and accuracy for classification) on one dataset shared by all seeds."""
+    """Per-member mean loss (and accuracy for classification) on one dataset shared by all members.
+    Each chunk of inputs goes to the model once, broadcast to every member (never copied per
+    member)."""
     S = next(iter(params.values())).shape[0]
     total = torch.zeros(S, dtype=torch.float64, device=x.device)
     correct = torch.zeros(S, dtype=torch.float64, device=x.device)
     for start in range(0, x.shape[0], batch_size):
-        xb = x[start:start + batch_size].unsqueeze(0).expand(S, -1, -1).contiguous()
-        yb = y[start:start + batch_size].unsqueeze(0).expand(S, *y[start:start + batch_size].shape)
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        yb = yb.unsqueeze(0).expand(S, *yb.shape)  # targets are small; the inputs are never expanded
         out = model.forward(params, xb)
-        total += per_seed_loss(out, yb, loss).double() * xb.shape[1]
-        if loss == "cross_entropy":
-            correct += (out.argmax(-1) == yb).double().sum(1)
+        total += per_seed_loss(out, yb, loss).double() * xb.shape[0]
+        if loss in CLASSIFICATION:
+            correct += per_seed_correct(out, yb, loss).double()
     result = {"loss": total / x.shape[0]}
-    if loss == "cross_entropy":
+    if loss in CLASSIFICATION:
         result["accuracy"] = correct / x.shape[0]
     return result
 
@@ -229,6 +289,13 @@ class ParamLayout:
     def flatten(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.cat([params[n].reshape(-1) for n in self.names])
 
+    def per_seed_sum(self, flat: torch.Tensor) -> torch.Tensor:
+        """Sum over each member's entries of a buffer in this layout: (S,)."""
+        total = torch.zeros(self.n_seeds, dtype=flat.dtype, device=flat.device)
+        for o, k in zip(self.offsets, self.sizes):
+            total += flat[o:o + k].view(self.n_seeds, -1).sum(1)
+        return total
+
     def seed_index(self) -> torch.Tensor:
         """The seed (0..S-1) of every entry of the flat buffer."""
         return torch.cat([torch.arange(self.n_seeds).repeat_interleave(k // self.n_seeds) for k in self.sizes])
@@ -248,8 +315,9 @@ class ParamLayout:
 
 
 def loss_and_grad_fn(model, backward: str = "auto", compile: bool = False) -> Callable:
-    """The function ``(params, xb, yb, alive, loss_kind, dropout_rng) -> per-seed loss (S,)`` that
-    also leaves d(sum of alive seeds' losses)/d(params) in ``params[name].grad`` (zeroed before).
+    """The function ``(params, xb, yb, alive, loss_kind, dropout_rng) -> (per-member loss (S,),
+    per-member correct predictions (S,) or None for regression)`` that also leaves d(sum of alive
+    members' losses)/d(params) in ``params[name].grad`` (zeroed before).
 
     ``backward``: 'autograd' (any model), 'manual' (the model's own ``forward_for_backward`` and
     ``backward``, e.g. ``BatchedMLP`` for ReLU nets), or 'auto': manual where the model offers it,
@@ -271,7 +339,8 @@ def loss_and_grad_fn(model, backward: str = "auto", compile: bool = False) -> Ca
         with torch.enable_grad():
             loss = per_seed_loss(outputs, yb, loss_kind)
             torch.where(alive & torch.isfinite(loss), loss, torch.zeros((), device=loss.device)).sum().backward()
-        return loss.detach()
+        correct = per_seed_correct(outputs.detach(), yb, loss_kind) if loss_kind in CLASSIFICATION else None
+        return loss.detach(), correct
 
     if backward == "autograd" or not manual or (backward == "auto" and compile):
         forward = torch.compile(model.forward) if compile else model.forward
@@ -283,78 +352,102 @@ def loss_and_grad_fn(model, backward: str = "auto", compile: bool = False) -> Ca
     def manual_step(params, xb, yb, alive, loss_kind, dropout_rng=None):
         outputs, cache = model.forward_for_backward(params, xb)
         outputs_leaf = outputs.detach().requires_grad_(True)
-        loss = seed_losses(outputs_leaf, yb, alive, loss_kind)
+        loss, correct = seed_losses(outputs_leaf, yb, alive, loss_kind)
         model.backward(params, cache, outputs_leaf.grad)
-        return loss
+        return loss, correct
     return manual_step
 
 
 def train_step(loss_and_grad: Callable, params: dict[str, torch.Tensor], grad_flat: torch.Tensor, optimizer,
                xb: torch.Tensor, yb: torch.Tensor, alive: torch.Tensor, diverged_step: torch.Tensor,
-               global_step: int, loss_kind: str = "cross_entropy", lr_scale: float = 1.0, dropout_rng=None):
-    """One step for all seeds: batched forward and backward (``loss_and_grad_fn``) into
-    ``grad_flat``, one per-seed update.  ``params`` and ``grad_flat`` come from
-    ``ParamLayout.leaves``.  A seed whose loss is not finite is marked dead at ``global_step`` and
-    frozen.  No host synchronisation on a GPU.  Returns (per-seed loss (S,), alive, diverged_step)."""
+               global_step: int, loss_kind: str = "cross_entropy", lr_scale=1.0, dropout_rng=None,
+               divergence_loss: float = math.inf, layout: "ParamLayout | None" = None):
+    """One step for all members: batched forward and backward (``loss_and_grad_fn``) into
+    ``grad_flat``, one per-member update (``lr_scale``: a float or one factor per member).
+    ``params`` and ``grad_flat`` come from ``ParamLayout.leaves``.  A member whose loss is not
+    finite or exceeds ``divergence_loss``, or (with ``layout``) whose gradient is not finite, is
+    marked dead at ``global_step`` and frozen before the update.  No host synchronisation on a GPU.
+    Returns (per-member loss (S,), correct predictions (S,) or None, alive, diverged_step)."""
     grad_flat.zero_()
-    loss = loss_and_grad(params, xb, yb, alive, loss_kind, dropout_rng)
-    finite = torch.isfinite(loss)
-    diverged_step = torch.where(alive & ~finite, global_step, diverged_step)
-    alive = alive & finite
+    loss, correct = loss_and_grad(params, xb, yb, alive, loss_kind, dropout_rng)
+    healthy = torch.isfinite(loss) & (loss <= divergence_loss)
+    if layout is not None:
+        healthy &= torch.isfinite(layout.per_seed_sum(grad_flat))
+    diverged_step = torch.where(alive & ~healthy, global_step, diverged_step)
+    alive = alive & healthy
     optimizer.step(grad_flat, alive, lr_scale)
-    return loss, alive, diverged_step
+    return loss, correct, alive, diverged_step
 
 
-def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, device="cpu",
+def _per_member(members: list[Member], settings: TrainSettings, name: str):
+    """A hyperparameter as one scalar when every member has the same value (the fused optimizer
+    paths), else as a float64 tensor (S,)."""
+    values = [float(m.resolved(name, settings)) for m in members]
+    return values[0] if len(set(values)) == 1 else torch.tensor(values, dtype=torch.float64)
+
+
+def train(model, members: Sequence[int | Member], data: Data, settings: TrainSettings, device="cpu",
           checkpoint: str | os.PathLike | None = None, log: Callable[[str], None] = print,
           metrics_hook: Callable[[int, dict, torch.Tensor], dict[str, torch.Tensor]] | None = None,
           dtype: torch.dtype = torch.float32) -> TrainResult:
-    """Train ``len(seeds)`` independent networks of ``model`` on ``data``.
+    """Train the ``members`` (``Member`` objects, or plain seeds) of one architecture on ``data``.
 
-    Returns per-seed, per-epoch metrics (long format: columns seed, epoch, train_loss [mean batch
-    loss over the epoch's steps while alive], test_loss / test_accuracy [if test data], alive,
-    diverged_step, plus whatever ``metrics_hook(epoch, params, alive)`` returns as (S,) tensors).
-    Epoch 0 is the initialisation (no train_loss).  ``dtype`` is that of the parameters and inputs.  Timing never enters the metrics (they are
-    bit-identical between reruns on CPU); it is in the returned ``seconds``/``examples`` and the
-    progress lines.
+    Returns per-member, per-epoch metrics (long format: columns member, seed, the members' label
+    columns, epoch, train_loss [mean batch loss over the epoch's steps while alive],
+    train_loss_last_batch [the epoch's last minibatch], train_accuracy [classification: running
+    accuracy over the epoch's minibatches, each counted before its update], test_loss /
+    test_accuracy [if test data], alive, diverged_step, plus whatever ``metrics_hook(epoch, params,
+    alive)`` returns as (S,) tensors).  Epoch 0 is the initialisation (no train columns).  ``dtype``
+    is that of the parameters and inputs.  Timing never enters the metrics (they are bit-identical
+    between reruns on CPU); it is in the returned ``seconds``/``examples`` and the progress lines.
     """
     started = time.perf_counter()
     device = torch.device(device)
     keep_freed_memory()
-    seeds = [int(s) for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct; got {seeds}")
-    S = len(seeds)
+    members = as_members(members)
+    S = len(members)
     data = data.to(device, dtype)
     N = data.x_train.shape[0]
     if N < settings.batch_size and settings.drop_last:
         raise ValueError(f"{N} training examples < batch_size {settings.batch_size} with drop_last")
-    initial = model.init([seed_generator(s, "init") for s in seeds])
+    initial = model.init([seed_generator(m.seed, "init") for m in members], [m.init for m in members])
     layout = ParamLayout(initial)
     flat = layout.flatten(initial).to(device, dtype)  # initialised on the CPU: same start on every device
     grad_flat = torch.zeros_like(flat)
     params = layout.leaves(flat, grad_flat)  # autograd leaves sharing flat's storage
-    optimizer = BatchedOptimizer(layout, flat, settings.optimizer, lr=settings.lr,
-                                 weight_decay=settings.weight_decay, momentum=settings.momentum)
-    data_gens = [seed_generator(s, "data") for s in seeds]
-    dropout_gens = [seed_generator(s, "dropout") for s in seeds]
+    optimizer = BatchedOptimizer(layout, flat, settings.optimizer, lr=_per_member(members, settings, "lr"),
+                                 weight_decay=_per_member(members, settings, "weight_decay"),
+                                 momentum=_per_member(members, settings, "momentum"))
+    # One data-order stream per distinct order seed; members sharing it see the same batches.
+    order_seeds = list(dict.fromkeys(m.order_seed for m in members))
+    data_gens = [seed_generator(k, "data") for k in order_seeds]
+    order_of_member = torch.tensor([order_seeds.index(m.order_seed) for m in members])
+    dropout_gens = [seed_generator(m.seed, "dropout") for m in members]
     dropout_rng = _SeedStreams(dropout_gens, device)
     alive = torch.ones(S, dtype=torch.bool, device=device)
     diverged_step = torch.full((S,), -1, dtype=torch.int64, device=device)
     steps_per_epoch = N // settings.batch_size if settings.drop_last else math.ceil(N / settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
+    schedules = [(m.resolved("schedule", settings), float(m.resolved("lr_final_ratio", settings))) for m in members]
+    for kind, _ in schedules:
+        if kind not in SCHEDULES:
+            raise ValueError(f"schedule {kind!r}; allowed: {', '.join(SCHEDULES)}")
+
+    def lr_scale(step: int):
+        factors = {sch: lr_factor(sch[0], step, total_steps, sch[1], steps_per_epoch=steps_per_epoch,
+                                  milestones=settings.milestones, gamma=settings.gamma) for sch in set(schedules)}
+        if len(factors) == 1:
+            return next(iter(factors.values()))
+        return torch.tensor([factors[sch] for sch in schedules], dtype=torch.float64)
+
     rows: list[dict] = []
     start_epoch = 0
     ckpt_path = Path(checkpoint) if checkpoint else None
-    fingerprint = _fingerprint(model, seeds, settings, data) + f"-{dtype}"
+    fingerprint = _fingerprint(model, members, settings, data) + f"-{dtype}"
 
     saved, earlier_seconds = None, 0.0
     if ckpt_path is not None and ckpt_path.exists():
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if saved["fingerprint"] != fingerprint:
-            log(f"checkpoint {ckpt_path} belongs to a different run (model, seeds, settings or data "
-                "changed): starting afresh; it will be overwritten")
-            saved = None
+        saved = _load_checkpoint(ckpt_path, fingerprint, log)
     if saved is not None:
         with torch.no_grad():
             flat.copy_(layout.flatten(saved["params"]))
@@ -371,11 +464,10 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
         log(f"resumed from {ckpt_path} at epoch {start_epoch}/{settings.epochs}")
 
     loss_and_grad = loss_and_grad_fn(model, settings.backward, settings.compile)
+    labels = [dict(m.labels) for m in members]
 
-    def epoch_rows(epoch: int, train_loss: torch.Tensor | None) -> list[dict]:
-        cols: dict[str, torch.Tensor] = {}
-        if train_loss is not None:
-            cols["train_loss"] = train_loss
+    def epoch_rows(epoch: int, train_cols: dict[str, torch.Tensor]) -> list[dict]:
+        cols = dict(train_cols)
         if data.x_test is not None:
             for k, v in evaluate(model, params, data.x_test, data.y_test, settings.loss,
                                  settings.eval_batch_size).items():
@@ -384,34 +476,46 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
             cols.update(metrics_hook(epoch, params, alive))
         cols = {k: v.detach().double().cpu().numpy() for k, v in cols.items()}
         alive_np, div_np = alive.cpu().numpy(), diverged_step.cpu().numpy()
-        return [{"seed": seeds[i], "epoch": epoch, **{k: float(v[i]) for k, v in cols.items()},
+        return [{"member": i, "seed": members[i].seed, **labels[i], "epoch": epoch,
+                 **{k: float(v[i]) for k, v in cols.items()},
                  "alive": bool(alive_np[i]), "diverged_step": int(div_np[i])} for i in range(S)]
 
     if start_epoch == 0:
-        rows.extend(epoch_rows(0, None))
+        rows.extend(epoch_rows(0, {}))
     seconds, examples = 0.0, 0
     zero = torch.zeros((), device=device)
+    nan = torch.full((S,), float("nan"), dtype=torch.float64, device=device)
+    classification = settings.loss in CLASSIFICATION
     for epoch in range(start_epoch + 1, settings.epochs + 1):
         t0 = time.perf_counter()
-        order = torch.stack([torch.randperm(N, generator=g) for g in data_gens]).to(device)  # (S, N)
+        perms = torch.stack([torch.randperm(N, generator=g) for g in data_gens])
+        order = perms[order_of_member].to(device)  # (S, N)
         loss_sum = torch.zeros(S, dtype=torch.float64, device=device)
         loss_count = torch.zeros(S, dtype=torch.int64, device=device)
+        correct_sum = torch.zeros(S, dtype=torch.float64, device=device)
+        seen = torch.zeros(S, dtype=torch.float64, device=device)
         for i in range(steps_per_epoch):
             global_step = (epoch - 1) * steps_per_epoch + i
             idx = order[:, i * settings.batch_size:(i + 1) * settings.batch_size]
-            xb, yb = data.x_train[idx], data.y_train[idx]  # (S, B, ...): each seed its own batch
-            loss, alive, diverged_step = train_step(
-                loss_and_grad, params, grad_flat, optimizer, xb, yb, alive, diverged_step, global_step, settings.loss,
-                lr_factor(settings.schedule, global_step, total_steps, settings.lr_final_ratio), dropout_rng)
+            xb, yb = data.x_train[idx], data.y_train[idx]  # (S, B, ...): each member its own batch
+            loss, correct, alive, diverged_step = train_step(
+                loss_and_grad, params, grad_flat, optimizer, xb, yb, alive, diverged_step, global_step,
+                settings.loss, lr_scale(global_step), dropout_rng, settings.divergence_loss, layout)
             loss_sum += torch.where(alive, loss.detach(), zero).double()
             loss_count += alive
-        train_loss = torch.where(loss_count > 0, loss_sum / loss_count.clamp(min=1),
-                                 torch.full_like(loss_sum, float("nan")))
+            if classification:
+                correct_sum += torch.where(alive, correct, 0).double()
+                seen += alive * idx.shape[1]
+        train_cols = {"train_loss": torch.where(loss_count > 0, loss_sum / loss_count.clamp(min=1), nan),
+                      "train_loss_last_batch": torch.where(alive, loss.double(), nan)}
+        if classification:
+            train_cols["train_accuracy"] = torch.where(seen > 0, correct_sum / seen.clamp(min=1), nan)
+        train_loss = train_cols["train_loss"]
         dt = time.perf_counter() - t0
         seconds += dt
         n_examples = S * min(N, steps_per_epoch * settings.batch_size)
         examples += n_examples
-        rows.extend(epoch_rows(epoch, train_loss))
+        rows.extend(epoch_rows(epoch, train_cols))
         live = train_loss[alive].cpu()
         summary = (f"{live.min():.4g}/{live.median():.4g}/{live.max():.4g}" if live.numel() else "-")
         eta = seconds / (epoch - start_epoch) * (settings.epochs - epoch)
@@ -419,7 +523,7 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
             f"{summary}  {n_examples / dt:,.0f} examples/s  ETA {eta:,.0f} s")
         if ckpt_path is not None and (epoch % settings.checkpoint_every == 0 or epoch == settings.epochs):
             _save_checkpoint(ckpt_path, {
-                "fingerprint": fingerprint, "epoch": epoch,
+                "fingerprint": fingerprint, "code": code_fingerprint(), "epoch": epoch,
                 "params": {k: v.detach().cpu().clone() for k, v in params.items()},
                 "optimizer": _to_cpu(optimizer.state_dict()),
                 "alive": alive.cpu(), "diverged_step": diverged_step.cpu(),
@@ -429,7 +533,7 @@ def train(model, seeds: Sequence[int], data: Data, settings: TrainSettings, devi
 
     return TrainResult(pd.DataFrame(rows), {k: v.detach().clone() for k, v in params.items()}, alive.cpu(),
                        diverged_step.cpu(), seconds, examples, start_epoch,
-                       earlier_seconds + time.perf_counter() - started)
+                       earlier_seconds + time.perf_counter() - started, members)
 
 
 def _to_cpu(tree):

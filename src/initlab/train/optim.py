@@ -5,8 +5,9 @@ a contiguous (S, *shape) block); one step count serves all seeds (they step toge
 ``alive`` mask (S,) freezes diverged seeds: their gradient is replaced by zero and their
 parameters are put back after each update, so they never change again.  The update rules are
 PyTorch's (torch.optim.Adam / AdamW / SGD with their default arguments); tests compare them
-against torch.optim on single seeds.  The learning rate is a scalar
-or one value per seed (shape (S,)), so hyperparameter sweeps can share one batch.
+against torch.optim on single seeds.  The learning rate, weight decay
+and momentum are scalars or one value per member (shape (S,)), and so is the schedule's factor at
+a step, so hyperparameter sweeps share one batch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 import torch
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "step")
 
 
 def _is_scalar(value) -> bool:
@@ -41,28 +43,31 @@ class BatchedOptimizer:
 
     def __init__(self, layout, flat: torch.Tensor, kind: str = "adam", lr=1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay=0.0,
-                 momentum: float = 0.0):
+                 momentum=0.0):
         """``layout``: an initlab.train.engine.ParamLayout; ``flat``: its parameter buffer (updated
-        in place).  ``lr`` and ``weight_decay``: scalars or one value per seed."""
+        in place).  ``lr``, ``weight_decay`` and ``momentum`` (SGD): scalars or one value per seed."""
         if kind not in OPTIMIZERS:
             raise ValueError(f"optimizer {kind!r}; allowed: {', '.join(OPTIMIZERS)}")
         self.kind, self.lr, self.betas, self.eps = kind, lr, tuple(betas), float(eps)
-        self.weight_decay, self.momentum = weight_decay, float(momentum)
+        self.weight_decay = weight_decay
+        self.momentum = float(momentum) if _is_scalar(momentum) else momentum
         self.layout, self.flat = layout, flat
         self._seed_index = None
-        self.per_seed = not (_is_scalar(lr) and _is_scalar(weight_decay))
+        self.per_seed = not (_is_scalar(lr) and _is_scalar(weight_decay) and _is_scalar(momentum))
         self.step_count = torch.zeros((), dtype=torch.float32, device=flat.device)
+        has_momentum = bool(torch.as_tensor(momentum).ne(0).any())
         if kind in ("adam", "adamw"):
             self.state = {"exp_avg": torch.zeros_like(flat), "exp_avg_sq": torch.zeros_like(flat)}
-        elif self.momentum:
+        elif has_momentum:
             self.state = {"momentum_buffer": torch.zeros_like(flat)}
         else:
             self.state = {}
 
     @torch.no_grad()
-    def step(self, grad: torch.Tensor, alive: torch.Tensor, lr_factor: float = 1.0) -> None:
+    def step(self, grad: torch.Tensor, alive: torch.Tensor, lr_factor=1.0) -> None:
         """Update the parameter buffer in place from ``grad`` (same layout; dead seeds' entries
-        are zeroed in place); seeds with alive == False are left untouched."""
+        are zeroed in place); seeds with alive == False are left untouched.  ``lr_factor``: the
+        schedule's multiplier, a float or one value per seed."""
         # On the CPU, checking for dead seeds is free and lets the common case skip all masking;
         # on a GPU it would cost a synchronisation, so the masks are always applied there.
         masked = alive.device.type != "cpu" or not bool(alive.all())
@@ -74,7 +79,7 @@ class BatchedOptimizer:
             keep = alive[self._seed_index]
             grad.copy_(torch.where(keep, grad, torch.zeros((), dtype=grad.dtype, device=grad.device)))
             before = self.flat.clone()
-        if self.kind in ("adam", "adamw") and not self.per_seed:
+        if self.kind in ("adam", "adamw") and not self.per_seed and _is_scalar(lr_factor):
             fused = torch._fused_adamw_ if self.kind == "adamw" else torch._fused_adam_
             fused([self.flat], [grad], [self.state["exp_avg"]], [self.state["exp_avg_sq"]], [],
                   [self.step_count], lr=float(self.lr) * lr_factor, beta1=self.betas[0],
@@ -94,7 +99,7 @@ class BatchedOptimizer:
 
     def _adam(self, p, grad, state, lr_factor):
         b1, b2 = self.betas
-        lr = _per_seed(self.lr, p) * lr_factor
+        lr = _per_seed(self.lr, p) * _per_seed(lr_factor, p)
         wd = _per_seed(self.weight_decay, p)
         if self.kind == "adamw":
             p.mul_(1 - lr * wd)
@@ -108,15 +113,15 @@ class BatchedOptimizer:
 
     def _sgd(self, p, grad, state, lr_factor):
         """torch.optim.SGD semantics (dampening 0, no Nesterov)."""
-        lr = _per_seed(self.lr, p) * lr_factor
+        lr = _per_seed(self.lr, p) * _per_seed(lr_factor, p)
         wd = _per_seed(self.weight_decay, p)
         grad = grad + wd * p
-        if self.momentum:
+        if "momentum_buffer" in state:  # a seed with momentum 0 gets buf = grad: plain SGD
             buf = state["momentum_buffer"]
             if float(self.step_count) == 1:
                 buf.copy_(grad)
             else:
-                buf.mul_(self.momentum).add_(grad)
+                buf.mul_(_per_seed(self.momentum, p)).add_(grad)
             grad = buf
         p.sub_(lr * grad)
 
@@ -130,11 +135,17 @@ class BatchedOptimizer:
             self.state[key].copy_(value)
 
 
-def lr_factor(schedule: str, step: int, total_steps: int, final_ratio: float = 0.0) -> float:
-    """Multiplier of the base lr at (0-based) ``step``: 'constant', or 'cosine' annealing from lr to
-    final_ratio * lr over total_steps (torch.optim.lr_scheduler.CosineAnnealingLR's closed form)."""
+def lr_factor(schedule: str, step: int, total_steps: int, final_ratio: float = 0.0, *,
+              steps_per_epoch: int = 1, milestones=(), gamma: float = 0.1) -> float:
+    """Multiplier of the base lr at (0-based) ``step``: 'constant'; 'cosine' annealing from lr to
+    final_ratio * lr over total_steps, per step (torch.optim.lr_scheduler.CosineAnnealingLR's
+    closed form); 'step': gamma^(number of ``milestones`` <= the step's 0-based epoch), i.e.
+    torch.optim.lr_scheduler.MultiStepLR stepped once per epoch."""
     if schedule == "constant":
         return 1.0
     if schedule == "cosine":
         return final_ratio + (1 - final_ratio) * (1 + math.cos(math.pi * step / max(total_steps, 1))) / 2
-    raise ValueError(f"lr schedule {schedule!r}; allowed: constant, cosine")
+    if schedule == "step":
+        epoch = step // steps_per_epoch
+        return gamma ** sum(1 for m in milestones if m <= epoch)
+    raise ValueError(f"lr schedule {schedule!r}; allowed: {', '.join(SCHEDULES)}")

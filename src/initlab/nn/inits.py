@@ -1,0 +1,187 @@
+"""Weight initialisations as a registry, applied per layer with a rule for the first and last layer.
+
+An init method is a function ``draw(fan_in, fan_out, generator, **options) -> (fan_out, fan_in)
+float32 tensor``.  Every draw is made in float64 on the CPU from the member's own
+``torch.Generator`` and then rounded, so a member starts from the same numbers on every device and
+whether it is trained alone or in a batch.  ``InitSpec`` names a method with its options and,
+optionally, other specs for the first and the last layer (e.g. the lyapunov paper's He first
+layer).  New methods join with ``register_init`` (the lyapunov and ldlt experiments add theirs).
+
+Methods here:
+
+* ``pytorch_default``: nn.Linear's kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(fan_in)).
+* ``xavier_normal`` / ``xavier_uniform`` (Glorot & Bengio 2010): std = gain sqrt(2 / (fan_in +
+  fan_out)), bound = gain sqrt(6 / (fan_in + fan_out)).
+* ``kaiming_normal`` (He et al. 2015, fan-in mode): std = gain / sqrt(fan_in), gain = sqrt(2 / (1 +
+  slope^2)) for (leaky) ReLU, 1 for linear.
+* ``random_walk`` (Sussillo & Abbott 2014) as the fractional authors coded it (sweeps.md b.3):
+  std = gain exp(1 / (2 fan_in)) / sqrt(fan_in) where gain = 1 (the ``linear`` form), else
+  gain exp(1.2 / (fan_in - 2.4)) / sqrt(fan_in) (the ``relu`` form, gain sqrt(2) for ReLU).
+* ``fractional_s`` (Gurbuzbalaban & Hu): Gaussian with the variance that preserves the s-th moment
+  of ||x_k||: ``sigma: corollary4`` is 2/fan_in + 5 (2 - s) / (2 fan_in^2) (Corollary 4, what the
+  authors' code uses, ReLU only); ``sigma: exact`` is sigma_bar_a(s, fan_in)^2 of Theorems 1/7
+  (``initlab.theory.fractional.sigma_bar``; any slope a).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import torch
+
+from initlab.theory import fractional as fractional_theory
+
+InitMethod = Callable[..., torch.Tensor]
+INITS: dict[str, InitMethod] = {}
+INIT_OPTIONS: dict[str, dict[str, Any]] = {}
+
+
+def register_init(name: str, **defaults) -> Callable[[InitMethod], InitMethod]:
+    """Decorator: add ``draw(fan_in, fan_out, generator, **options)`` to the registry under ``name``;
+    ``defaults`` are its options (an unknown option given later is an error)."""
+    def add(draw: InitMethod) -> InitMethod:
+        if name in INITS:
+            raise ValueError(f"init method {name!r} is registered twice")
+        INITS[name], INIT_OPTIONS[name] = draw, dict(defaults)
+        return draw
+    return add
+
+
+def uniform(shape, bound: float, generator: torch.Generator) -> torch.Tensor:
+    """U(-bound, bound) drawn in float64 from ``generator``, rounded to float32."""
+    return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2.0 - 1.0).mul_(bound).float()
+
+
+def normal(shape, std: float, generator: torch.Generator) -> torch.Tensor:
+    """N(0, std^2) drawn in float64 from ``generator``, rounded to float32."""
+    return torch.randn(shape, generator=generator, dtype=torch.float64).mul_(std).float()
+
+
+def relu_gain(nonlinearity: str, slope: float = 0.0) -> float:
+    """torch.nn.init.calculate_gain for 'linear', 'relu' and 'leaky_relu' (negative slope ``slope``)."""
+    if nonlinearity == "linear":
+        return 1.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        return math.sqrt(2.0 / (1.0 + slope**2))
+    raise ValueError(f"nonlinearity {nonlinearity!r}; allowed: linear, relu, leaky_relu")
+
+
+@register_init("pytorch_default")
+def pytorch_default(fan_in: int, fan_out: int, generator: torch.Generator) -> torch.Tensor:
+    return uniform((fan_out, fan_in), 1.0 / math.sqrt(fan_in), generator)
+
+
+@register_init("xavier_normal", gain=1.0)
+def xavier_normal(fan_in: int, fan_out: int, generator: torch.Generator, gain: float) -> torch.Tensor:
+    return normal((fan_out, fan_in), gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+
+
+@register_init("xavier_uniform", gain=1.0)
+def xavier_uniform(fan_in: int, fan_out: int, generator: torch.Generator, gain: float) -> torch.Tensor:
+    return uniform((fan_out, fan_in), gain * math.sqrt(6.0 / (fan_in + fan_out)), generator)
+
+
+@register_init("kaiming_normal", nonlinearity="relu", slope=0.0)
+def kaiming_normal(fan_in: int, fan_out: int, generator: torch.Generator, nonlinearity: str,
+                   slope: float) -> torch.Tensor:
+    return normal((fan_out, fan_in), relu_gain(nonlinearity, slope) / math.sqrt(fan_in), generator)
+
+
+def random_walk_std(fan_in: int, nonlinearity: str = "relu", slope: float = 0.0) -> float:
+    """The fractional authors' ``randomwalk_normal_`` (sweeps.md b.3): the linear form where the gain
+    is 1, the ReLU form exp(1.2 / (fan_in - 2.4)) otherwise."""
+    gain = relu_gain(nonlinearity, slope)
+    if gain == 1.0:
+        return gain * math.exp(1.0 / (2.0 * fan_in)) / math.sqrt(fan_in)
+    if fan_in <= 2.4:
+        raise ValueError(f"random_walk init: the ReLU form exp(1.2 / (fan_in - 2.4)) needs fan_in > 2.4; "
+                         f"got fan_in = {fan_in}")
+    return gain * math.exp(1.2 / (fan_in - 2.4)) / math.sqrt(fan_in)
+
+
+@register_init("random_walk", nonlinearity="relu", slope=0.0)
+def random_walk(fan_in: int, fan_out: int, generator: torch.Generator, nonlinearity: str,
+                slope: float) -> torch.Tensor:
+    return normal((fan_out, fan_in), random_walk_std(fan_in, nonlinearity, slope), generator)
+
+
+@functools.lru_cache(maxsize=None)
+def fractional_variance(s: float, fan_in: int, sigma: str = "corollary4", slope: float = 0.0) -> float:
+    """sigma^2 of the s-init for a layer with ``fan_in`` inputs (see the module docstring)."""
+    if sigma == "corollary4":
+        if slope != 0.0:
+            raise ValueError(f"fractional_s init: sigma 'corollary4' is the ReLU expansion (slope 0); got slope "
+                             f"{slope}: use sigma 'exact'")
+        return fractional_theory.sigma_bar_sq_corollary4(s, fan_in)
+    if sigma == "exact":
+        return fractional_theory.sigma_bar(slope, s, fan_in) ** 2
+    raise ValueError(f"fractional_s init: sigma {sigma!r}; allowed: corollary4, exact")
+
+
+@register_init("fractional_s", s=0.8, sigma="corollary4", slope=0.0)
+def fractional_s(fan_in: int, fan_out: int, generator: torch.Generator, s: float, sigma: str,
+                 slope: float) -> torch.Tensor:
+    return normal((fan_out, fan_in), math.sqrt(fractional_variance(float(s), fan_in, sigma, float(slope))),
+                  generator)
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """One init method with its options (a sorted tuple of (name, value)), and optionally other specs
+    for the first and the last linear map.  Build it with ``InitSpec.parse``."""
+
+    method: str = "pytorch_default"
+    options: tuple[tuple[str, Any], ...] = ()
+    first: "InitSpec | None" = None
+    last: "InitSpec | None" = None
+
+    def __post_init__(self):
+        if self.method not in INITS:
+            raise ValueError(f"init method {self.method!r}; allowed: {', '.join(sorted(INITS))}")
+        unknown = sorted(set(dict(self.options)) - set(INIT_OPTIONS[self.method]))
+        if unknown:
+            raise ValueError(f"init method {self.method!r}: unknown option(s) {unknown}; allowed: "
+                             f"{sorted(INIT_OPTIONS[self.method]) or 'none'}")
+
+    @classmethod
+    def parse(cls, value: "str | Mapping[str, Any] | InitSpec | None") -> "InitSpec":
+        """From a method name, or a mapping {method: ..., <option>: ..., first: <spec>, last: <spec>}."""
+        if value is None:
+            return cls()
+        if isinstance(value, InitSpec):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        body = dict(value)
+        if "method" not in body:
+            raise ValueError(f"init spec {value!r} has no 'method'")
+        method = body.pop("method")
+        first, last = body.pop("first", None), body.pop("last", None)
+        return cls(method, tuple(sorted(body.items())),
+                   None if first is None else cls.parse(first), None if last is None else cls.parse(last))
+
+    def for_layer(self, index: int, n_layers: int) -> "InitSpec":
+        """The spec that applies to linear map ``index`` of ``n_layers`` (first/last rule)."""
+        if index == 0 and self.first is not None:
+            return self.first
+        if index == n_layers - 1 and self.last is not None:
+            return self.last
+        return self
+
+    def draw(self, fan_in: int, fan_out: int, generator: torch.Generator) -> torch.Tensor:
+        """This spec's own method (no first/last rule): a (fan_out, fan_in) weight."""
+        options = {**INIT_OPTIONS[self.method], **dict(self.options)}
+        return INITS[self.method](fan_in, fan_out, generator, **options)
+
+    def describe(self) -> str:
+        text = self.method + "".join(f" {k}={v}" for k, v in self.options)
+        if self.first is not None:
+            text += f" [first: {self.first.describe()}]"
+        if self.last is not None:
+            text += f" [last: {self.last.describe()}]"
+        return text
