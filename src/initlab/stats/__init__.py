@@ -1,0 +1,1 @@
+"""Statistics used by the replication: estimators and tests, tested against known distributions."""
