@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import statistics
 import sys
@@ -153,6 +154,125 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
     return result
 
 
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """The machine's arithmetic limit as measured here: the best of ``repeats`` float32 n x n
+    matrix products (2 n^3 flop each) on ``device`` with the current torch threads."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b  # warm-up
+    best = math.inf
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def _fractional_fig05_setup(n_members: int | None):
+    """The fractional paper's MNIST FC group: 784 -> 64 x 19 -> 10 (20 linear maps), ReLU on the
+    logits, SGD lr 0.01, batch 128; 80 members = 4 inits x 20 runs (the paper's sweep)."""
+    from initlab.nn.inits import InitSpec
+    from initlab.nn.models import MLP, BatchedMLP, MLPSpec
+    from initlab.train.members import Member
+
+    spec = MLPSpec(784, 64, 18, 10, bias_init="uniform_fan_in", relu_on_logits=True)
+    methods = [InitSpec("xavier_normal"), InitSpec("random_walk"), InitSpec("kaiming_normal"),
+               InitSpec.parse({"method": "fractional_s", "s": 0.8})]
+    n_members = n_members or 80
+    members = [Member(k, init=methods[k % 4]) for k in range(n_members)]
+    return {"model": BatchedMLP(spec), "members": members, "optimizer": "sgd", "lr": 0.01, "batch": 128,
+            "in_features": 784, "classes": 10,
+            "module": lambda params: MLP(spec, params),
+            "torch_optimizer": lambda module, member: torch.optim.SGD(module.parameters(), lr=0.01)}
+
+
+SWEEP_EXPERIMENTS = {"fractional_fig05": _fractional_fig05_setup}
+
+
+def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20, rounds: int = 3,
+                    device: str = "cpu", threads: int | None = None, variants=("batched", "loop")) -> dict:
+    """One sweep group's training step: the batched engine (every member in one model) against the
+    authors' structure (one nn.Module and one torch.optim optimizer per run, run after run) on the
+    same pre-loaded tensors, interleaved round by round in this process.  Examples are counted per
+    member.  ``gflops_per_s`` = 6 x parameters per member x batched examples/s; ``matmul_gflops_per_s``
+    is a large square matmul timed here (the arithmetic limit)."""
+    from initlab.train.engine import ParamLayout, keep_freed_memory, loss_and_grad_fn, seed_generator, train_step
+    from initlab.train.members import as_members
+    from initlab.train.optim import BatchedOptimizer
+
+    if experiment not in SWEEP_EXPERIMENTS:
+        raise ValueError(f"experiment {experiment!r}; allowed: {', '.join(SWEEP_EXPERIMENTS)}")
+    if threads:
+        torch.set_num_threads(threads)
+    keep_freed_memory()
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    setup = SWEEP_EXPERIMENTS[experiment](members)
+    model, member_list, batch = setup["model"], as_members(setup["members"]), setup["batch"]
+    S = len(member_list)
+    init = model.init([seed_generator(m.seed, "init") for m in member_list], [m.init for m in member_list])
+    n_params = sum(v[0].numel() for v in init.values())
+    gen = torch.Generator().manual_seed(0)
+    n_data = batch * 64
+    x = torch.randn(n_data, setup["in_features"], generator=gen).to(dev)
+    y = torch.randint(0, setup["classes"], (n_data,), generator=gen).to(dev)
+    order = torch.randint(0, n_data, (steps, S, batch), generator=gen).to(dev)
+
+    layout = ParamLayout(init)
+    flat = layout.flatten(init).to(dev)
+    grad_flat = torch.zeros_like(flat)
+    params = layout.leaves(flat, grad_flat)
+    opt = BatchedOptimizer(layout, flat, setup["optimizer"], lr=setup["lr"])
+    alive = torch.ones(S, dtype=torch.bool, device=dev)
+    div = torch.full((S,), -1, dtype=torch.int64, device=dev)
+    loss_and_grad = loss_and_grad_fn(model)
+
+    def run_batched(n):
+        nonlocal alive, div
+        for i in range(n):
+            idx = order[i % steps]
+            _, _, alive, div = train_step(loss_and_grad, params, grad_flat, opt, x[idx], y[idx], alive, div, i,
+                                          layout=layout)
+
+    modules = [setup["module"]({k: v[s] for k, v in init.items()}).to(dev) for s in range(S)]
+    optimizers = [setup["torch_optimizer"](m, member) for m, member in zip(modules, member_list)]
+
+    def run_loop(n):
+        for i in range(n):
+            idx = order[i % steps]
+            for s, (module, optimizer) in enumerate(zip(modules, optimizers)):
+                optimizer.zero_grad(set_to_none=True)
+                F.cross_entropy(module(x[idx[s]]), y[idx[s]]).backward()
+                optimizer.step()
+
+    runners = {"batched": run_batched, "loop": run_loop}
+    for name in variants:
+        runners[name](min(2, steps))
+    per_round = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name in variants:
+            _sync(dev)
+            t0 = time.perf_counter()
+            runners[name](steps)
+            _sync(dev)
+            per_round[name].append(S * batch * steps / (time.perf_counter() - t0))
+    result = {"benchmark": "sweep", "experiment": experiment, "members": S, "batch": batch, "steps": steps,
+              "rounds": rounds, "parameters_per_member": n_params,
+              "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
+              "threads": torch.get_num_threads(), "torch": torch.__version__, "platform": platform.platform(),
+              "per_round_examples_per_s": per_round}
+    for name, values in per_round.items():
+        result[f"{name}_examples_per_s"] = statistics.median(values)
+    if "batched" in per_round:
+        result["gflops_per_s"] = 6 * n_params * result["batched_examples_per_s"] / 1e9
+    if "loop" in per_round and "batched" in per_round:
+        result["speedup"] = result["batched_examples_per_s"] / result["loop_examples_per_s"]
+    result["matmul_gflops_per_s"] = matmul_gflops(dev)
+    return result
+
+
 def covtype_benchmark(data_path: str, groups: list[str], rows: int, seeds: int = 10, depths_note: str = "",
                       full_epochs: int = 25, device: str = "cpu", threads: int | None = None,
                       full_rows: int = 581012, test_fraction: float = 0.2, compile: bool = False,
@@ -226,7 +346,37 @@ def main(argv: list[str] | None = None) -> int:
     cv.add_argument("--threads", type=int, default=None)
     cv.add_argument("--compile", action="store_true", help="torch.compile the forward pass (autograd backward)")
     cv.add_argument("--backward", choices=("auto", "autograd", "manual"), default="auto")
+    sw = sub.add_parser("sweep", help="one sweep group: batched engine vs one nn.Module + optimizer per run")
+    sw.add_argument("--experiment", required=True, choices=sorted(SWEEP_EXPERIMENTS))
+    sw.add_argument("--members", type=int, default=None, help="members of the group (default: the paper's)")
+    sw.add_argument("--steps", type=int, default=20, help="steps per timed round")
+    sw.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
+    sw.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    sw.add_argument("--threads", type=int, default=None)
+    sw.add_argument("--variants", default="batched,loop", help="comma-separated subset of batched,loop")
+    sw.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    if args.command == "sweep":
+        for name in ("members", "steps", "rounds"):
+            value = getattr(args, name)
+            if value is not None and value < 1:
+                parser.error(f"--{name} must be >= 1; got {value}")
+        variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+        if set(variants) - {"batched", "loop"} or not variants:
+            parser.error(f"--variants: {args.variants!r}; allowed: batched, loop")
+        if args.device == "cuda" and not torch.cuda.is_available():
+            parser.error("--device cuda but torch sees no CUDA device; use --device cpu or auto")
+        result = sweep_benchmark(args.experiment, args.members, args.steps, args.rounds, args.device, args.threads,
+                                 variants)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            for key in variants:
+                print(f"{key:8s} {result[f'{key}_examples_per_s']:12,.0f} examples/s (per member, median)")
+            if "speedup" in result:
+                print(f"speedup batched/loop: {result['speedup']:.2f}; batched {result.get('gflops_per_s', 0):.1f} "
+                      f"GFLOP/s; matmul limit {result['matmul_gflops_per_s']:.1f} GFLOP/s")
+        return 0
     if args.command == "covtype":
         result = covtype_benchmark(args.data, [g for g in args.groups.split(",") if g], args.rows, args.seeds,
                                    device=args.device, threads=args.threads, compile=args.compile,

@@ -112,3 +112,62 @@ rule fractional_cross:
         ENV
     shell:
         script("cross_lyapunov.py")
+
+
+# ---- Section 5: MNIST training (Fig. 5 and its table; engine: initlab.train, experiment:
+# initlab.sweeps.fractional). One job trains every run of every init as one batched model; the
+# figure/table job reads its metrics, so changing a claim rule or the loss shown never retrains.
+MNIST_INPUTS = {
+    "train_images": data_file("mnist/train-images-idx3-ubyte.gz"),
+    "train_labels": data_file("mnist/train-labels-idx1-ubyte.gz"),
+    "test_images": data_file("mnist/t10k-images-idx3-ubyte.gz"),
+    "test_labels": data_file("mnist/t10k-labels-idx1-ubyte.gz"),
+}
+# Keys that only the figure, table and claims read.
+MNIST_FC_REPORT_KEYS = ("alpha", "improvement", "not_training", "trained_accuracy", "loss_shown", "paper_")
+
+
+rule fractional_mnist_fc_train:
+    """Fig. 5 runs: 4 inits x runs of the 20-layer width-64 ReLU net on MNIST, SGD, as one batched
+    model (checkpointed, resumable)."""
+    input:
+        **MNIST_INPUTS,
+    output:
+        metrics_csv="results/{scale}/fractional/mnist_fc.csv",
+        metrics_meta="results/{scale}/fractional/mnist_fc.meta.json",
+    params:
+        job=job_spec("fractional", "mnist_fc", lambda scale: {
+            k: v for k, v in PARAMS["fractional", scale]["mnist_fc"].items() if not k.startswith(MNIST_FC_REPORT_KEYS)}),
+        io=job_io,
+    log:
+        "logs/{scale}/fractional/mnist_fc_train.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/mnist_fc_train.tsv"
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
+    resources:
+        mem_mb=lambda wc: 4000 if wc.scale == "full" else 2000,
+    conda:
+        ENV
+    shell:
+        script("fractional_mnist_fc_train.py")
+
+
+rule fractional_mnist_fc:
+    """Fig. 5 (mean +- std of train/test loss and accuracy per init over epochs) and its table
+    (mean and std at the last epoch, in the paper's layout), with the claims."""
+    input:
+        metrics="results/{scale}/fractional/mnist_fc.csv",
+        metrics_meta="results/{scale}/fractional/mnist_fc.meta.json",
+    output:
+        **outputs("fractional", "mnist_fc", figures=["fig05"], tables=["table_mnist"]),
+    params:
+        job=job_spec("fractional", "mnist_fc"),
+        io=job_io,
+    log:
+        "logs/{scale}/fractional/mnist_fc.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/mnist_fc.tsv"
+    conda:
+        ENV
+    shell:
+        script("fractional_mnist_fc.py")

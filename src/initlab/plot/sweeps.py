@@ -1,0 +1,59 @@
+"""Figures of the training sweeps (data from initlab.sweeps.*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from initlab import plot
+from initlab.sweeps.fractional import ordered
+
+# The paper's legend names.
+INIT_NAMES = {"xavier": "Xavier", "random_walk": "random walk", "kaiming": "Kaiming", "s=0.8": "$s$ = 0.8"}
+LOSS_RECORDS = {"last_batch": {"train_loss": "last_batch", "test_loss": "last_batch"},
+                "epoch_mean": {"train_loss": "epoch_mean", "test_loss": "full_test"}}
+RECORD_TEXT = {"last_batch": "last minibatch, as the authors' code", "epoch_mean": "epoch mean / full test set",
+               "full_test": "full test set", "running": "running, during the epoch"}
+
+
+def fractional_fig05(summary: pd.DataFrame, p: dict[str, Any]):
+    """Fig. 5: train/test loss and accuracy per init over epochs, mean +- std over runs (ddof 0, as
+    the paper's table).  Losses: the ``loss_shown`` record solid with its band, the other record
+    dashed (mean only)."""
+    shown = LOSS_RECORDS[p["loss_shown"]]
+    other = LOSS_RECORDS["epoch_mean" if p["loss_shown"] == "last_batch" else "last_batch"]
+    fig, axes = plot.subplots(2, 2, sharex=True)
+    panels = [("train_loss", axes[0, 0]), ("test_loss", axes[0, 1]),
+              ("train_accuracy", axes[1, 0]), ("test_accuracy", axes[1, 1])]
+    records = {"train_accuracy": "running", "test_accuracy": "full_test"}
+    for k, init_name in enumerate(ordered(p["inits"])):
+        colour = plot.PALETTE[k % len(plot.PALETTE)]
+        label = INIT_NAMES.get(init_name, init_name)
+        for quantity, ax in panels:
+            record = shown.get(quantity, records.get(quantity))
+            s = summary[(summary["init"] == init_name) & (summary["quantity"] == quantity)
+                        & (summary["record"] == record)].sort_values("epoch")
+            ax.plot(s["epoch"], s["mean"], color=colour, label=label if quantity == "train_loss" else None)
+            ax.fill_between(s["epoch"], s["mean"] - s["std"], s["mean"] + s["std"], color=colour, alpha=0.15, lw=0)
+            if quantity in other:
+                o = summary[(summary["init"] == init_name) & (summary["quantity"] == quantity)
+                            & (summary["record"] == other[quantity])].sort_values("epoch")
+                ax.plot(o["epoch"], o["mean"], color=colour, lw=0.9, ls="--")
+    titles = {"train_loss": f"train loss ({RECORD_TEXT[shown['train_loss']]})",
+              "test_loss": f"test loss ({RECORD_TEXT[shown['test_loss']]})",
+              "train_accuracy": "train accuracy (running, %)", "test_accuracy": "test accuracy (%)"}
+    for quantity, ax in panels:
+        ax.set_title(titles[quantity], fontsize=10)
+        if quantity.endswith("accuracy"):
+            ax.set_xlabel("epoch")
+            ax.set_ylim(0, 100)
+    axes[0, 0].set_ylabel("cross-entropy")
+    axes[1, 0].set_ylabel("accuracy (%)")
+    axes[0, 0].legend(title="init (mean $\\pm$ std)")
+    runs = int(summary["runs"].max()) if len(summary) else 0
+    other_name = "epoch mean / full test" if p["loss_shown"] == "last_batch" else "last minibatch"
+    fig.suptitle(f"Fig. 5: MNIST, {p['layers']} layers of width {p['width']}, ReLU"
+                 f"{' (also on the logits)' if p['relu_on_logits'] else ''}, SGD lr {p['lr']}, batch "
+                 f"{p['batch_size']}; {runs} runs per init\n(dashed: the {other_name} loss)", fontsize=10)
+    return fig
