@@ -156,3 +156,28 @@ def test_train_group_records_the_authors_last_test_batch():
     summary = fr.curve_summary(metrics)
     assert set(summary["record"]) == {"last_batch", "epoch_mean", "running", "full_test"}
     assert (summary[summary.quantity.str.endswith("accuracy")]["mean"] <= 100).all()
+
+
+def test_band_claim():
+    assert fr.band_claim("b", "x", [0.98, 1.02, 1.0, 0.99], (0.75, 1.25))["verdict"] == "reproduced"
+    assert fr.band_claim("b", "x", [1.9, 1.95, 2.0, 1.92], (0.75, 1.25))["verdict"] == "deviates"
+    assert fr.band_claim("b", "x", [1.2, 1.3, 1.25, 1.28], (0.75, 1.25))["verdict"] == "not-run"  # on the edge
+    assert fr.band_claim("b", "x", [1.0], (0.75, 1.25))["verdict"] == "not-run"
+
+
+def test_tail_index_group_and_claim():
+    g = torch.Generator().manual_seed(1)
+    from initlab.train import Data
+    x = torch.randn(256, 784, generator=g)
+    y = torch.randint(0, 10, (256,), generator=g)
+    p = {**P, "layers": 3, "runs": 2, "epochs": 1, "estimate_on": "train", "inits": {"s=1": {"method": "fractional_s",
+         "s": 1.0}, "kaiming": {"method": "kaiming_normal"}}, "claim_init": "s=1", "claim_epochs": [0, 1],
+         "claim_band": [0.0, 5.0]}
+    metrics, result = fr.train_tail_index_group(Data(x[:192], y[:192], x[192:], y[192:]), p, log=lambda m: None)
+    assert metrics["tail_index"].notna().all() and len(metrics) == 4 * 2
+    summary = fr.tail_index_summary(metrics)
+    assert set(summary["epoch"]) == {0, 1} and (summary["runs"] == 2).all()
+    [row] = fr.tail_index_claims(metrics, p)
+    assert row["claim_id"] == "fig06_tail_index_about_1" and row["verdict"] in ("reproduced", "not-run")
+    [far] = fr.tail_index_claims(metrics, {**p, "claim_band": [10.0, 11.0]})
+    assert far["verdict"] == "deviates"

@@ -149,7 +149,7 @@ rule fractional_mnist_fc_train:
     conda:
         ENV
     shell:
-        script("fractional_mnist_fc_train.py")
+        script("fractional_train.py")
 
 
 rule fractional_mnist_fc:
@@ -171,3 +171,49 @@ rule fractional_mnist_fc:
         ENV
     shell:
         script("fractional_mnist_fc.py")
+
+
+rule fractional_tail_index_train:
+    """Fig. 6 runs: the 5-layer width-64 ReLU net at batch 32 from the s = 1 init (and Kaiming), as one
+    batched model, with the tail index of every member's gradient noise at initialisation and after
+    each epoch."""
+    input:
+        **MNIST_INPUTS,
+    output:
+        metrics_csv="results/{scale}/fractional/tail_index.csv",
+        metrics_meta="results/{scale}/fractional/tail_index.meta.json",
+    params:
+        job=job_spec("fractional", "tail_index", lambda scale: {
+            k: v for k, v in PARAMS["fractional", scale]["tail_index"].items() if not k.startswith("claim_")}),
+        io=job_io,
+    log:
+        "logs/{scale}/fractional/tail_index_train.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/tail_index_train.tsv"
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
+    resources:
+        mem_mb=2000,
+    conda:
+        ENV
+    shell:
+        script("fractional_train.py")
+
+
+rule fractional_tail_index:
+    """Fig. 6: tail index of the gradient noise over epochs, with its claim."""
+    input:
+        metrics="results/{scale}/fractional/tail_index.csv",
+        metrics_meta="results/{scale}/fractional/tail_index.meta.json",
+    output:
+        **outputs("fractional", "tail_index", figures=["fig06"]),
+    params:
+        job=job_spec("fractional", "tail_index"),
+        io=job_io,
+    log:
+        "logs/{scale}/fractional/tail_index.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/tail_index.tsv"
+    conda:
+        ENV
+    shell:
+        script("fractional_tail_index.py")

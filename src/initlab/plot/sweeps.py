@@ -10,7 +10,8 @@ from initlab import plot
 from initlab.sweeps.fractional import ordered
 
 # The paper's legend names.
-INIT_NAMES = {"xavier": "Xavier", "random_walk": "random walk", "kaiming": "Kaiming", "s=0.8": "$s$ = 0.8"}
+INIT_NAMES = {"xavier": "Xavier", "random_walk": "random walk", "kaiming": "Kaiming", "s=0.8": "$s$ = 0.8",
+              "s=1": "$s$ = 1"}
 LOSS_RECORDS = {"last_batch": {"train_loss": "last_batch", "test_loss": "last_batch"},
                 "epoch_mean": {"train_loss": "epoch_mean", "test_loss": "full_test"}}
 RECORD_TEXT = {"last_batch": "last minibatch, as the authors' code", "epoch_mean": "epoch mean / full test set",
@@ -56,4 +57,27 @@ def fractional_fig05(summary: pd.DataFrame, p: dict[str, Any]):
     fig.suptitle(f"Fig. 5: MNIST, {p['layers']} layers of width {p['width']}, ReLU"
                  f"{' (also on the logits)' if p['relu_on_logits'] else ''}, SGD lr {p['lr']}, batch "
                  f"{p['batch_size']}; {runs} runs per init\n(dashed: the {other_name} loss)", fontsize=10)
+    return fig
+
+
+def fractional_fig06(metrics: pd.DataFrame, summary: pd.DataFrame, p: dict[str, Any]):
+    """Fig. 6: tail index of the gradient noise vs epoch (0 = initialisation) per init: every run
+    (thin) and the mean +- std over runs; the claim's band shaded, alpha = 2 (Gaussian noise) dashed."""
+    fig, ax = plot.subplots(1, 1)
+    low, high = p["claim_band"]
+    ax.axhspan(low, high, color="0.85", alpha=0.6, lw=0, label=f"'around 1': [{low}, {high}]")
+    ax.axhline(2.0, color="0.4", ls="--", lw=0.9, label=r"$\alpha$ = 2 (Gaussian)")
+    for k, init_name in enumerate(ordered(p["inits"])):
+        colour = plot.PALETTE[k % len(plot.PALETTE)]
+        for _, run in metrics[(metrics["init_name"] == init_name) & metrics["alive"]].groupby("run"):
+            ax.plot(run["epoch"], run["tail_index"], color=colour, lw=0.6, alpha=0.4)
+        s = summary[summary["init"] == init_name].sort_values("epoch")
+        ax.errorbar(s["epoch"], s["tail_index_mean"], yerr=s["tail_index_std"].fillna(0), color=colour, marker="o",
+                    ms=3, label=f"{INIT_NAMES.get(init_name, init_name)} ({int(s['runs'].max())} runs, mean $\\pm$ std)")
+    ax.set_xlabel("epoch (0 = initialisation)")
+    ax.set_ylabel(r"tail index $\hat\alpha$ of the gradient noise")
+    ax.set_ylim(0, max(2.2, float(metrics["tail_index"].max()) * 1.05))
+    ax.legend(fontsize=8)
+    ax.set_title(f"Fig. 6: {p['layers']} layers of width {p['width']}, ReLU, MNIST, batch {p['batch_size']}, "
+                 f"SGD lr {p['lr']}\n(estimator of Simsekli et al. 2019 on the {p['estimate_on']} set)", fontsize=9)
     return fig

@@ -9,6 +9,10 @@ minibatch's (train: 96 images; test: the last 16 test images) and their train ac
 running accuracy over the epoch; both records and the proper ones (epoch-mean train loss, full
 test loss) are kept.  ``loss_shown`` says which a figure shows.
 
+The tail-index experiment (Fig. 6): a 5-layer width-64 ReLU net on MNIST at batch 32 from the
+s = 1 init (and Kaiming beside it), the tail index of the gradient noise (Simsekli et al. 2019's
+estimator, ``initlab.train.gradient_noise``) at initialisation and after every epoch, for every run.
+
 Claim rules (each a function of the runs, unit-tested both ways):
 
 * ``cell_claim``: a table cell of the paper (mean and ddof = 0 std over its 20 runs) against ours
@@ -17,6 +21,9 @@ Claim rules (each a function of the runs, unit-tested both ways):
 * ``improvement_claim``: "a clear improvement with s = 0.8" over Kaiming: one-sided Mann-Whitney U
   on the final test accuracy of the runs; ``not-run`` when the runs are too few for any outcome to
   reach alpha.
+* ``band_claim``: the tail index is "around 1 from the first iterations": the mean over runs of
+  each run's mean index over the first estimates, with its 95 % t interval; reproduced when the
+  interval lies inside the band, deviates when it lies outside, not-run when it straddles an edge.
 * ``not_training_claim``: Xavier "does not train": the fraction of runs whose final test accuracy
   exceeds ``trained_accuracy``, with its Wilson interval; reproduced when the interval lies below
   1/2, deviates when above, not-run when it straddles 1/2.
@@ -35,6 +42,7 @@ from scipy import stats
 from initlab.nn.inits import InitSpec
 from initlab.nn.models import BatchedMLP, MLPSpec
 from initlab.train.engine import Data, TrainResult, TrainSettings, evaluate, train
+from initlab.train.gradient_noise import tail_indices
 from initlab.train.members import Member
 from initlab.train.metrics import wilson_interval
 
@@ -83,7 +91,8 @@ def mnist_data(raw: dict[str, np.ndarray], normalise: tuple[float, float] = (0.5
 
 
 def fc_spec(p: dict[str, Any]) -> MLPSpec:
-    """784 -> width x (layers - 1) -> 10: ``layers`` linear maps (the paper's depth)."""
+    """784 -> width x (layers - 1) -> 10: ``layers`` linear maps (the paper's depth; Fig. 5: 20,
+    Fig. 6: 5)."""
     return MLPSpec(in_features=MNIST_PIXELS, width=p["width"], depth=p["layers"] - 2, out_features=MNIST_CLASSES,
                    bias_init="uniform_fan_in", relu_on_logits=p["relu_on_logits"], activation="relu")
 
@@ -123,6 +132,37 @@ def train_group(data: Data, p: dict[str, Any], device="cpu", checkpoint=None,
     result = train(model, members(p), data, settings, device=device, checkpoint=checkpoint, log=log,
                    metrics_hook=last_test_batch)
     return result.metrics, result
+
+
+def train_tail_index_group(data: Data, p: dict[str, Any], device="cpu", checkpoint=None,
+                           log: Callable[[str], None] = print) -> tuple[pd.DataFrame, TrainResult]:
+    """Fig. 6: train every member by SGD; at initialisation and after each epoch, the tail index of
+    each member's gradient noise over one pass of the training set (``estimate_on: train``) or the
+    test set, in order, at the training batch size (column ``tail_index``)."""
+    settings = TrainSettings(epochs=p["epochs"], batch_size=p["batch_size"], optimizer="sgd", lr=p["lr"],
+                             loss="cross_entropy", checkpoint_every=p["checkpoint_every"],
+                             divergence_loss=p["divergence_loss"], eval_batch_size=p["eval_batch_size"])
+    x, y = (data.x_train, data.y_train) if p["estimate_on"] == "train" else (data.x_test, data.y_test)
+    x, y = x.to(device), y.to(device)
+    model = BatchedMLP(fc_spec(p))
+
+    def tail_index(epoch, params, alive):
+        return {"tail_index": tail_indices(model, params, x, y, p["batch_size"])}
+
+    result = train(model, members(p), data, settings, device=device, checkpoint=checkpoint, log=log,
+                   metrics_hook=tail_index)
+    return result.metrics, result
+
+
+def tail_index_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per (init, epoch): mean, std (ddof 1) and runs of the tail index over alive runs."""
+    rows = []
+    for (init_name, epoch), frame in metrics.groupby(["init_name", "epoch"], sort=True):
+        values = frame.loc[frame["alive"], "tail_index"].to_numpy(dtype=float)
+        rows.append({"init": init_name, "epoch": int(epoch), "runs": len(values),
+                     "tail_index_mean": values.mean() if len(values) else math.nan,
+                     "tail_index_std": values.std(ddof=1) if len(values) > 1 else math.nan})
+    return pd.DataFrame(rows)
 
 
 # ---- summaries --------------------------------------------------------------------------------------
@@ -220,6 +260,38 @@ def improvement_claim(claim_id: str, what: str, better: np.ndarray, worse: np.nd
     verdict = "reproduced" if p_value < alpha else "deviates"
     return claim(claim_id, f"{what}: difference of means over {n1} vs {n2} runs (one-sided Mann-Whitney U "
                  f"p = {p_value:.3g}; reproduced below {alpha})", "", diff, stderr, verdict)
+
+
+def band_claim(claim_id: str, what: str, per_run: np.ndarray, band: tuple[float, float],
+               confidence: float = 0.95) -> dict[str, Any]:
+    """The mean over runs of ``per_run`` lies in ``band``: its ``confidence`` t interval inside the
+    band (reproduced), outside it (deviates), or across an edge (not-run: cannot tell)."""
+    values = np.asarray(per_run, dtype=float)
+    n = len(values)
+    low_band, high_band = band
+    if n < 2:
+        return claim(claim_id, f"{what}: {n} run(s): no interval at this scale", "", values.mean() if n else math.nan,
+                     math.nan, "not-run")
+    mean, stderr = values.mean(), values.std(ddof=1) / math.sqrt(n)
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * stderr
+    text = (f"{what}: mean over {n} runs {mean:.3f}, {confidence:.0%} t interval [{mean - half:.3f}, "
+            f"{mean + half:.3f}] against the band [{low_band}, {high_band}]")
+    if low_band <= mean - half and mean + half <= high_band:
+        return claim(claim_id, text, "", mean, stderr, "reproduced")
+    if mean + half < low_band or mean - half > high_band:
+        return claim(claim_id, text, "", mean, stderr, "deviates")
+    return claim(claim_id, text + "; the interval crosses the band's edge: cannot tell", "", mean, stderr, "not-run")
+
+
+def tail_index_claims(metrics: pd.DataFrame, p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fig. 6: "heavy tails arise starting from the initial iterations with a tail index alpha
+    around 1" for the s-init (``claim_init``), judged on the estimates at ``claim_epochs``."""
+    name = p["claim_init"]
+    early = metrics[(metrics["init_name"] == name) & metrics["epoch"].isin(p["claim_epochs"]) & metrics["alive"]]
+    per_run = early.groupby("run")["tail_index"].mean().to_numpy()
+    epochs = ", ".join(str(e) for e in p["claim_epochs"])
+    return [band_claim("fig06_tail_index_about_1", f"tail index of the gradient noise, {name} init, "
+                       f"estimates at epochs {epochs} (0 = initialisation)", per_run, tuple(p["claim_band"]))]
 
 
 def not_training_claim(claim_id: str, what: str, final_accuracy: np.ndarray, trained_accuracy: float,

@@ -1,6 +1,7 @@
-"""Fractional paper, Section 5 (Fig. 5 and its table): train every run of every init on MNIST as one
-batched model; write the long metrics table.  Resumable: the checkpoint goes to
-checkpoints/<scale>/fractional/mnist_fc.pt (removed once the results are written)."""
+"""Fractional paper, Section 5: train every run of every init of one MNIST experiment as one batched
+model and write the long metrics table; the experiment is the job's name: mnist_fc (Fig. 5 and its
+table) or tail_index (Fig. 6, with the gradient-noise tail index per epoch).  Resumable: the
+checkpoint goes to checkpoints/<scale>/fractional/<job>.pt (removed once the results are written)."""
 
 from pathlib import Path
 
@@ -22,8 +23,9 @@ def main(job):
     job.log(f"{fractional.fc_spec(p)}; {len(members)} members ({len(p['inits'])} inits x {p['runs']} runs, "
             f"pairing {p['pairing']}); {len(data.y_train):,} train / {len(data.y_test):,} test images; "
             f"{p['epochs']} epochs on {device}")
-    checkpoint = Path("checkpoints") / job.scale / "fractional" / "mnist_fc.pt"
-    metrics, result = fractional.train_group(data, p, device=device, checkpoint=checkpoint, log=job.log)
+    checkpoint = Path("checkpoints") / job.scale / "fractional" / f"{job.name}.pt"
+    train_group = {"mnist_fc": fractional.train_group, "tail_index": fractional.train_tail_index_group}[job.name]
+    metrics, result = train_group(data, p, device=device, checkpoint=checkpoint, log=job.log)
     job.write_csv("metrics", metrics)
     job.extra_meta.update({
         "members": members_table(members).to_dict(orient="records"),
