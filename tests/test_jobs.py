@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from initlab.jobs import Job, atomic_path, run_job
+from initlab.jobs import CLAIM_COLUMNS, Job, atomic_path, run_job
 from initlab.ledger import assumptions, merge_claims
 
 
@@ -95,3 +95,11 @@ def test_assumptions_are_collected_from_schema():
         "depth": {"type": "integer", "x-assumption": "lost in extraction"}, "n": {"type": "integer"}}}}}
     found = assumptions(schema, {"job": {"depth": 7, "n": 1}})
     assert found == [{"key": "job.depth", "value": 7, "why": "lost in extraction", "description": ""}]
+
+
+def test_excluded_targets_become_not_run_rows(tmp_path):
+    (tmp_path / "a.csv").write_text(",".join(CLAIM_COLUMNS) + "\nfractional,c1,d,1,1,0,reproduced\n")
+    ledger = merge_claims([tmp_path / "a.csv"], [{"paper": "fractional", "target": "fig07", "datasets": ["cifar10"]}])
+    row = ledger[ledger.claim_id == "fig07_not_built"].iloc[0]
+    assert row.verdict == "not-run" and "cifar10" in row.description and "exclude_datasets" in row.description
+    assert len(ledger) == 2

@@ -79,3 +79,14 @@ def test_smoke_dag_runs_offline_and_is_then_complete(clean_copy, data_mirror):
     assert changed.returncode == 0, changed.stderr[-3000:]
     planned = _jobs_planned(changed.stdout + changed.stderr)
     assert planned.get("lyapunov_fig01") == 1 and "lyapunov_tables" not in planned, planned
+
+
+def test_excluded_dataset_leaves_its_targets_out(clean_copy):
+    """exclude_datasets: the targets that need the dataset are not planned; the rest still is."""
+    result = _snakemake(clean_copy, "-n", "--config", "scale=smoke", "exclude_datasets=[mnist]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = _jobs_planned(result.stdout + result.stderr)
+    assert not any(rule.startswith(("fractional_mnist_fc", "fractional_tail_index")) for rule in planned), planned
+    assert planned.get("decay_covtype") == 1 and planned.get("claims") == 1
+    wrong = _snakemake(clean_copy, "-n", "--config", "scale=smoke", "exclude_datasets=[imagenet]")
+    assert wrong.returncode != 0 and "exclude_datasets" in wrong.stdout + wrong.stderr

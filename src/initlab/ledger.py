@@ -11,9 +11,21 @@ import pandas as pd
 from initlab.jobs import CLAIM_COLUMNS, VERDICTS
 
 
-def merge_claims(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Concatenate the per-job claims fragments, checking columns, verdicts and unique ids."""
-    frames = []
+def excluded_rows(excluded_targets: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One not-run row per target that was not built because it needs a dataset the config excludes
+    (``{"paper", "target", "datasets"}`` each, from the workflow)."""
+    rows = [{"paper": t["paper"], "claim_id": f"{t['target']}_not_built",
+             "description": f"{t['target']} not built: it needs {', '.join(t['datasets'])}, which config "
+                            "exclude_datasets leaves out; its claims are not checked",
+             "paper_value": "", "replicated_value": "", "uncertainty": "", "verdict": "not-run"}
+            for t in excluded_targets]
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def merge_claims(paths: Iterable[str | Path], excluded_targets: Iterable[dict[str, Any]] = ()) -> pd.DataFrame:
+    """Concatenate the per-job claims fragments, checking columns, verdicts and unique ids, and add
+    the not-run rows of ``excluded_targets`` (``excluded_rows``)."""
+    frames = [excluded_rows(excluded_targets)]
     for path in paths:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         if tuple(frame.columns) != CLAIM_COLUMNS:

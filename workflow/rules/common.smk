@@ -43,11 +43,15 @@ except ConfigError as err:
 # ---- outputs --------------------------------------------------------------------------------
 OUTPUTS = []  # path templates with {scale}: every output `snakemake` builds by default
 CLAIM_FRAGMENTS = []  # claims fragment templates, merged into figures/{scale}/claims.csv
+EXCLUDED_DATASETS = sorted(config["exclude_datasets"])
+EXCLUDED_TARGETS = []  # targets not built because they need an excluded dataset (not-run in the ledger)
 
 
-def outputs(paper, job, tables=(), figures=(), claims=True):
+def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):
     """Named outputs of one job: for each id, <id>.csv and <id>.meta.json, plus <id>.pdf and
-    <id>.png for figures; and the job's claims fragment. Registers them for `rule all`."""
+    <id>.png for figures; and the job's claims fragment. Registers them for `rule all`, unless the
+    job needs a dataset of config `exclude_datasets`: then its targets are listed as not-run."""
+    excluded = sorted(set(datasets) & set(EXCLUDED_DATASETS))
     named = {}
     for target in (*tables, *figures):
         base = f"figures/{{scale}}/{paper}/{target}"
@@ -58,6 +62,10 @@ def outputs(paper, job, tables=(), figures=(), claims=True):
             named[f"{target}_png"] = f"{base}.png"
     if claims:
         named["claims"] = f"results/{{scale}}/claims/{paper}/{job}.csv"
+    if excluded:
+        EXCLUDED_TARGETS.extend({"paper": paper, "target": t, "datasets": excluded} for t in (*tables, *figures))
+        return named
+    if claims:
         CLAIM_FRAGMENTS.append(named["claims"])
     OUTPUTS.extend(named.values())
     return named

@@ -121,7 +121,7 @@ rule decay_covtype:
                          for d in PARAMS["decay", w.scale]["covtype"]["depths"]
                          for m, b in (("aol", "zero"), ("aol", "set"), ("plain", "default"))],
     output:
-        **outputs("decay", "covtype", figures=["fig09", "fig10", "fig11"]),
+        **outputs("decay", "covtype", figures=["fig09", "fig10", "fig11"], datasets=["covtype"]),
     params:
         job=job_spec("decay", "covtype"),
         io=job_io,

@@ -159,7 +159,7 @@ rule fractional_mnist_fc:
         metrics="results/{scale}/fractional/mnist_fc.csv",
         metrics_meta="results/{scale}/fractional/mnist_fc.meta.json",
     output:
-        **outputs("fractional", "mnist_fc", figures=["fig05"], tables=["table_mnist"]),
+        **outputs("fractional", "mnist_fc", figures=["fig05"], tables=["table_mnist"], datasets=["mnist"]),
     params:
         job=job_spec("fractional", "mnist_fc"),
         io=job_io,
@@ -205,7 +205,7 @@ rule fractional_tail_index:
         metrics="results/{scale}/fractional/tail_index.csv",
         metrics_meta="results/{scale}/fractional/tail_index.meta.json",
     output:
-        **outputs("fractional", "tail_index", figures=["fig06"]),
+        **outputs("fractional", "tail_index", figures=["fig06"], datasets=["mnist"]),
     params:
         job=job_spec("fractional", "tail_index"),
         io=job_io,

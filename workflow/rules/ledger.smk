@@ -9,7 +9,7 @@ rule claims:
         claims_csv="figures/{scale}/claims.csv",
         claims_meta="figures/{scale}/claims.meta.json",
     params:
-        job=job_spec("all", "claims", lambda scale: {}),
+        job=job_spec("all", "claims", lambda scale: {"excluded_targets": EXCLUDED_TARGETS}),
         io=job_io,
     log:
         "logs/{scale}/claims.log",

@@ -1,11 +1,12 @@
-"""Merge every job's claims fragment into the claims ledger figures/<scale>/claims.csv."""
+"""Merge every job's claims fragment into the claims ledger figures/<scale>/claims.csv, with a
+not-run row for every target left out because it needs an excluded dataset."""
 
 from initlab.jobs import run_job
 from initlab.ledger import merge_claims
 
 
 def main(job):
-    ledger = merge_claims(job.inputs["fragments"])
+    ledger = merge_claims(job.inputs["fragments"], job.params["excluded_targets"])
     job.write_csv("claims", ledger)
     job.log(f"{len(ledger)} claims: {ledger.verdict.value_counts().to_dict()}")
 
