@@ -45,3 +45,28 @@ def test_bad_arguments_fail_with_a_message(capsys):
     with pytest.raises(SystemExit):
         main(["training", "--variants", "batched,jax"])
     assert "unknown" in capsys.readouterr().err
+
+
+def test_sweep_bench_cli_prints_the_json_contract():
+    out = subprocess.run([sys.executable, "-m", "initlab.bench", "sweep", "--experiment", "fractional_fig05",
+                          "--members", "4", "--steps", "2", "--rounds", "1", "--threads", "1", "--json"],
+                         capture_output=True, text=True, check=True, timeout=300)
+    result = json.loads(out.stdout)
+    for key in ("batched_examples_per_s", "loop_examples_per_s", "speedup", "gflops_per_s", "matmul_gflops_per_s"):
+        assert result[key] > 0
+    assert (result["experiment"], result["members"]) == ("fractional_fig05", 4)
+    assert result["gflops_per_s"] == pytest.approx(6 * result["parameters_per_member"]
+                                                   * result["batched_examples_per_s"] / 1e9)
+    assert result["parameters_per_member"] == 784 * 64 + 64 + 18 * (64 * 64 + 64) + 64 * 10 + 10
+
+
+def test_sweep_bench_variants_train_the_same_networks():
+    """The batched engine and the authors' structure (nn.Module + torch.optim.SGD per run) end the
+    timed steps with the same parameters (each variant ran its steps once per round, on the same
+    batches)."""
+    torch.set_num_threads(1)
+    from initlab.bench import sweep_benchmark
+    res = sweep_benchmark("fractional_fig05", members=4, steps=3, rounds=1, return_state=True)
+    batched, loop = res["state"]["batched"], res["state"]["loop"]
+    for name in batched:
+        torch.testing.assert_close(batched[name], loop[name], rtol=1e-4, atol=1e-5)

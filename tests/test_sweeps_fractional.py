@@ -181,3 +181,42 @@ def test_tail_index_group_and_claim():
     assert row["claim_id"] == "fig06_tail_index_about_1" and row["verdict"] in ("reproduced", "not-run")
     [far] = fr.tail_index_claims(metrics, {**p, "claim_band": [10.0, 11.0]})
     assert far["verdict"] == "deviates"
+
+
+def test_accuracy_claim():
+    assert fr.accuracy_claim("a", "x", [98.3, 98.4, 98.35, 98.38], 98.36, 0.5)["verdict"] == "reproduced"
+    assert fr.accuracy_claim("a", "x", [97.0, 97.1, 97.05, 97.02], 98.36, 0.5)["verdict"] == "deviates"
+    assert fr.accuracy_claim("a", "x", [97.9, 98.6, 97.5, 98.9], 98.36, 0.5)["verdict"] == "not-run"
+    assert fr.accuracy_claim("a", "x", [98.4], 98.36, 0.5)["verdict"] == "not-run"
+
+
+CNN_P = {"seed": 7, "arch": "paper", "width": 8, "relu_on_logits": True, "runs": 2, "pairing": "independent",
+         "inits": {"kaiming": {"method": "kaiming_normal"}, "s=0.8": {"method": "fractional_s", "s": 0.8}},
+         "datasets": ["mnist", "cifar10"], "epochs": 2, "batch_size": 16, "lr": 0.01, "weight_decay": 1e-4,
+         "lr_milestones": [1], "lr_gamma": 0.1, "normalise": [0.5, 0.5], "augment": {"mnist": False, "cifar10": True},
+         "divergence_loss": 1e6, "checkpoint_every": 1, "eval_batch_size": 64, "train_rows": None, "test_rows": None,
+         "alpha": 0.05, "improvement": ["s=0.8", "kaiming"], "early_epochs": 30, "accuracy_tolerance": 0.5,
+         "paper_mnist_test_accuracy": 98.36, "paper_epochs": 50}
+
+
+def test_cnn_groups_with_augmentation_and_claims():
+    raw = {"train_images": np.random.default_rng(0).integers(0, 256, (48, 3, 32, 32), dtype=np.uint8),
+           "train_labels": np.arange(48) % 10, "test_images": np.zeros((20, 3, 32, 32), dtype=np.uint8),
+           "test_labels": np.arange(20) % 10}
+    data = fr.cifar10_data(raw)
+    assert data.x_train.shape == (48, 3, 32, 32) and data.x_test.min() == -1.0
+    cifar, result = fr.train_cnn_group(data, "cifar10", CNN_P, log=lambda m: None)
+    assert set(cifar["dataset"]) == {"cifar10"} and result.alive.all()
+    mnist_raw = {"train_images": np.random.default_rng(1).integers(0, 256, (48, 28, 28), dtype=np.uint8),
+                 "train_labels": np.arange(48) % 10, "test_images": np.zeros((20, 28, 28), dtype=np.uint8),
+                 "test_labels": np.arange(20) % 10}
+    mnist, _ = fr.train_cnn_group(fr.mnist_data(mnist_raw, flatten=False), "mnist", CNN_P, log=lambda m: None)
+    metrics = pd.concat([mnist, cifar], ignore_index=True)
+    summary = fr.cnn_summary(metrics)
+    assert set(summary["dataset"]) == {"mnist", "cifar10"} and (summary["runs"] == 2).all()
+    claims = {c["claim_id"]: c for c in fr.cnn_claims(metrics, CNN_P, excluded=[])}
+    assert set(claims) == {"fig07_mnist_s_beats_kaiming", "fig07_mnist_accuracy", "fig07_cifar10_s_beats_kaiming"}
+    assert claims["fig07_mnist_accuracy"]["verdict"] == "not-run"  # 2 epochs, not the paper's 50
+    excluded = {c["claim_id"]: c for c in fr.cnn_claims(mnist, CNN_P, excluded=["cifar10"])}
+    assert excluded["fig07_cifar10_s_beats_kaiming"]["verdict"] == "not-run"
+    assert "exclude_datasets" in excluded["fig07_cifar10_s_beats_kaiming"]["description"]

@@ -43,6 +43,38 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def _per_run_loop(modules, optimizers, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor):
+    """The papers' structure: ``run(n)`` takes n steps of every run, one nn.Module and one torch.optim
+    optimizer after the other, run s on the batch ``order[step % len(order), s]``."""
+    def run(n):
+        for i in range(n):
+            idx = order[i % len(order)]
+            for s, (module, optimizer) in enumerate(zip(modules, optimizers)):
+                optimizer.zero_grad(set_to_none=True)
+                F.cross_entropy(module(x[idx[s]]), y[idx[s]]).backward()
+                optimizer.step()
+    return run
+
+
+def _interleaved_rounds(runners: dict, variants, steps: int, rounds: int, examples_per_step: int,
+                        device: torch.device) -> dict[str, list[float]]:
+    """Warm every variant up (allocations, compilation), then time ``rounds`` rounds of ``steps``
+    steps, the variants interleaved within each round (load from other processes hits all alike):
+    examples per second, per variant and round."""
+    for name in variants:
+        runners[name](min(3, steps))
+    _sync(device)
+    per_round = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name in variants:
+            _sync(device)
+            t0 = time.perf_counter()
+            runners[name](steps)
+            _sync(device)
+            per_round[name].append(examples_per_step * steps / (time.perf_counter() - t0))
+    return per_round
+
+
 def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: int, rounds: int = 5,
                        in_features: int = 54, classes: int = 7, model: str = "aol",
                        device: str = "cpu", threads: int | None = None, variants=("batched", "vmap", "loop"),
@@ -109,26 +141,8 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
     # --- plain per-seed loop (torch.optim.Adam per module)
     loop_opts = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in modules]
 
-    def run_loop(n):
-        for i in range(n):
-            idx = order[i % steps]
-            for s, (m, o) in enumerate(zip(modules, loop_opts)):
-                o.zero_grad(set_to_none=True)
-                F.cross_entropy(m(x[idx[s]]), y[idx[s]]).backward()
-                o.step()
-
-    runners = {"batched": run_batched, "vmap": run_vmap, "loop": run_loop}
-    for name in variants:  # warm-up (allocations, compilation)
-        runners[name](min(3, steps))
-    _sync(dev)
-    per_round = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name in variants:
-            _sync(dev)
-            t0 = time.perf_counter()
-            runners[name](steps)
-            _sync(dev)
-            per_round[name].append(seeds * batch * steps / (time.perf_counter() - t0))
+    runners = {"batched": run_batched, "vmap": run_vmap, "loop": _per_run_loop(modules, loop_opts, x, y, order)}
+    per_round = _interleaved_rounds(runners, variants, steps, rounds, seeds * batch, dev)
     med = {name: statistics.median(v) for name, v in per_round.items()}
     result = {
         "benchmark": "training", "depth": depth, "width": width, "seeds": seeds, "batch": batch,
@@ -192,7 +206,8 @@ SWEEP_EXPERIMENTS = {"fractional_fig05": _fractional_fig05_setup}
 
 
 def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20, rounds: int = 3,
-                    device: str = "cpu", threads: int | None = None, variants=("batched", "loop")) -> dict:
+                    device: str = "cpu", threads: int | None = None, variants=("batched", "loop"),
+                    return_state: bool = False) -> dict:
     """One sweep group's training step: the batched engine (every member in one model) against the
     authors' structure (one nn.Module and one torch.optim optimizer per run, run after run) on the
     same pre-loaded tensors, interleaved round by round in this process.  Examples are counted per
@@ -239,25 +254,8 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     modules = [setup["module"]({k: v[s] for k, v in init.items()}).to(dev) for s in range(S)]
     optimizers = [setup["torch_optimizer"](m, member) for m, member in zip(modules, member_list)]
 
-    def run_loop(n):
-        for i in range(n):
-            idx = order[i % steps]
-            for s, (module, optimizer) in enumerate(zip(modules, optimizers)):
-                optimizer.zero_grad(set_to_none=True)
-                F.cross_entropy(module(x[idx[s]]), y[idx[s]]).backward()
-                optimizer.step()
-
-    runners = {"batched": run_batched, "loop": run_loop}
-    for name in variants:
-        runners[name](min(2, steps))
-    per_round = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name in variants:
-            _sync(dev)
-            t0 = time.perf_counter()
-            runners[name](steps)
-            _sync(dev)
-            per_round[name].append(S * batch * steps / (time.perf_counter() - t0))
+    runners = {"batched": run_batched, "loop": _per_run_loop(modules, optimizers, x, y, order)}
+    per_round = _interleaved_rounds(runners, variants, steps, rounds, S * batch, dev)
     result = {"benchmark": "sweep", "experiment": experiment, "members": S, "batch": batch, "steps": steps,
               "rounds": rounds, "parameters_per_member": n_params,
               "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
@@ -270,6 +268,10 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     if "loop" in per_round and "batched" in per_round:
         result["speedup"] = result["batched_examples_per_s"] / result["loop_examples_per_s"]
     result["matmul_gflops_per_s"] = matmul_gflops(dev)
+    if return_state:  # the parameters each variant ended with (for tests: both train alike)
+        result["state"] = {
+            "batched": {k: v.detach().cpu().clone() for k, v in params.items()},
+            "loop": {k: torch.stack([dict(m.named_parameters())[k].detach().cpu() for m in modules]) for k in params}}
     return result
 
 

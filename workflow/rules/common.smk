@@ -106,3 +106,16 @@ def job_io(wildcards, input, output, threads):
 def script(name):
     """Shell command running workflow/scripts/<name> on the job spec, output teed to the log."""
     return f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} 2>&1 | tee {{log:q}}"
+
+
+# ---- inputs of the fractional paper's CNN experiment (Fig. 7; rules in fractional.smk) ---------
+def cnn_inputs(wildcards):
+    """The dataset files of one Fig. 7 training job."""
+    if wildcards.dataset == "mnist":
+        return MNIST_INPUTS
+    return {"cifar10": cifar10_files()}
+
+
+def cnn_datasets(scale):
+    """Fig. 7's datasets that this run trains (those not excluded by config exclude_datasets)."""
+    return [d for d in PARAMS["fractional", scale]["cnn"]["datasets"] if d not in EXCLUDED_DATASETS]

@@ -217,3 +217,55 @@ rule fractional_tail_index:
         ENV
     shell:
         script("fractional_tail_index.py")
+
+
+rule fractional_cnn_train:
+    """Fig. 7 runs on one dataset: the CNN from Kaiming and the s-init, every run one member of one
+    batched model (grouped convolutions), SGD with the step schedule; checkpointed, resumable."""
+    input:
+        unpack(cnn_inputs),
+    output:
+        metrics_csv="results/{scale}/fractional/cnn_{dataset}.csv",
+        metrics_meta="results/{scale}/fractional/cnn_{dataset}.meta.json",
+    wildcard_constraints:
+        dataset="mnist|cifar10",
+    params:
+        job=job_spec("fractional", "cnn", lambda scale: {
+            k: v for k, v in PARAMS["fractional", scale]["cnn"].items()
+            if k not in ("alpha", "improvement", "early_epochs", "accuracy_tolerance") and not k.startswith("paper_")}),
+        io=job_io,
+    log:
+        "logs/{scale}/fractional/cnn_{dataset}_train.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/cnn_{dataset}_train.tsv"
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
+    resources:
+        mem_mb=lambda wc: 8000 if wc.scale == "full" else 3000,
+    conda:
+        ENV
+    shell:
+        script("fractional_train.py")
+
+
+rule fractional_cnn:
+    """Fig. 7: CNN on MNIST (first 30 and 50 epochs) and CIFAR-10 (50 epochs), Kaiming vs the
+    s-init, with the claims; a dataset left out by exclude_datasets is shown and claimed not-run."""
+    input:
+        metrics=lambda w: [f"results/{w.scale}/fractional/cnn_{d}.csv" for d in cnn_datasets(w.scale)],
+        metas=lambda w: [f"results/{w.scale}/fractional/cnn_{d}.meta.json" for d in cnn_datasets(w.scale)],
+    output:
+        **outputs("fractional", "cnn", figures=["fig07"],
+                  datasets=["mnist", "cifar10"] if {"mnist", "cifar10"} <= set(EXCLUDED_DATASETS) else []),
+    params:
+        job=job_spec("fractional", "cnn", lambda scale: {
+            **PARAMS["fractional", scale]["cnn"],
+            "excluded_datasets": [d for d in PARAMS["fractional", scale]["cnn"]["datasets"] if d in EXCLUDED_DATASETS]}),
+        io=job_io,
+    log:
+        "logs/{scale}/fractional/cnn.log",
+    benchmark:
+        "benchmarks/{scale}/fractional/cnn.tsv"
+    conda:
+        ENV
+    shell:
+        script("fractional_cnn.py")

@@ -27,12 +27,7 @@ def main(job):
     job.write_csv("metrics", metrics)
     job.extra_meta.update({
         "group": group, "checkpoint": str(checkpoint), "train_rows": len(data.y_train),
-        "test_rows": len(data.y_test), "resumed_from_epoch": result.resumed_from_epoch,
-        "train_seconds_this_process": round(result.seconds, 3),
-        "elapsed_seconds_all_processes": round(result.elapsed_seconds_all_processes, 3),
-        "examples_this_process": result.examples,
-        "examples_per_s": round(result.examples_per_s, 1) if result.examples else None,
-        "seeds_diverged": int((~result.alive).sum()),
+        "test_rows": len(data.y_test), **result.meta(), "seeds_diverged": int((~result.alive).sum()),
     })
     if device.type == "cuda":
         job.extra_meta["cuda_peak_memory_bytes"] = torch.cuda.max_memory_allocated()

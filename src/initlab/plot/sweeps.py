@@ -81,3 +81,45 @@ def fractional_fig06(metrics: pd.DataFrame, summary: pd.DataFrame, p: dict[str, 
     ax.set_title(f"Fig. 6: {p['layers']} layers of width {p['width']}, ReLU, MNIST, batch {p['batch_size']}, "
                  f"SGD lr {p['lr']}\n(estimator of Simsekli et al. 2019 on the {p['estimate_on']} set)", fontsize=9)
     return fig
+
+
+DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+
+
+def fractional_fig07(summary: pd.DataFrame, p: dict[str, Any]):
+    """Fig. 7: test accuracy (top) and training loss (bottom) per init, mean +- std over runs: (a)
+    MNIST over the first ``early_epochs`` epochs, (b) MNIST over all, (c) CIFAR-10; a dataset left
+    out by the config says so in its panel."""
+    panels = [("mnist", p["early_epochs"], f"(a) MNIST, first {p['early_epochs']} epochs"),
+              ("mnist", None, "(b) MNIST"), ("cifar10", None, "(c) CIFAR-10")]
+    fig, axes = plot.subplots(2, 3)
+    for col, (dataset, until, title) in enumerate(panels):
+        top, bottom = axes[0, col], axes[1, col]
+        top.set_title(title, fontsize=10)
+        bottom.set_xlabel("epoch")
+        if dataset in p["excluded_datasets"] or dataset not in p["datasets"]:
+            for ax in (top, bottom):
+                ax.text(0.5, 0.5, f"not run:\n{DATASET_NAMES[dataset]} excluded\n(config exclude_datasets)",
+                        ha="center", va="center", transform=ax.transAxes, color="0.4")
+                ax.set_xticks([])
+                ax.set_yticks([])
+            continue
+        for k, init_name in enumerate(ordered(p["inits"])):
+            colour = plot.PALETTE[(k + 2) % len(plot.PALETTE)]
+            s = summary[(summary["dataset"] == dataset) & (summary["init"] == init_name)].sort_values("epoch")
+            if until is not None:
+                s = s[s["epoch"] <= until]
+            for ax, column in ((top, "test_accuracy"), (bottom, "train_loss")):
+                std = s[f"{column}_std"].fillna(0)
+                ax.plot(s["epoch"], s[f"{column}_mean"], color=colour, marker="o", ms=2.5,
+                        label=f"{INIT_NAMES.get(init_name, init_name)} ({int(s['runs'].max())} runs)")
+                ax.fill_between(s["epoch"], s[f"{column}_mean"] - std, s[f"{column}_mean"] + std, color=colour,
+                                alpha=0.2, lw=0)
+        top.legend(fontsize=8, title="mean $\\pm$ std")
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[1, 0].set_ylabel("training loss (epoch mean)")
+    arch = ("1 conv + 4 FC layers" if p["arch"] == "paper" else "2 conv + 20 FC layers (public code)")
+    drops = ", ".join(str(m + 1) for m in p["lr_milestones"])  # 1-based epochs on the axis
+    fig.suptitle(f"Fig. 7: CNN ({arch}, width {p['width']}), SGD lr {p['lr']}, weight decay {p['weight_decay']}, "
+                 f"batch {p['batch_size']}, lr x {p['lr_gamma']} from epoch {drops}", fontsize=10)
+    return fig

@@ -13,6 +13,12 @@ The tail-index experiment (Fig. 6): a 5-layer width-64 ReLU net on MNIST at batc
 s = 1 init (and Kaiming beside it), the tail index of the gradient noise (Simsekli et al. 2019's
 estimator, ``initlab.train.gradient_noise``) at initialisation and after every epoch, for every run.
 
+The CNN experiment (Fig. 7): one convolutional and four fully connected layers of width 64 (the
+paper's text; the public CIFAR-10 script's 2 conv + 20 FC net as ``arch: public_code``), Kaiming
+vs the s-init on the FC layers, SGD as the authors' CIFAR-10 script (lr 0.01, weight decay 1e-4,
+batch 512, lr / 10 from epoch 32), flip-and-crop augmentation on CIFAR-10, MNIST and CIFAR-10
+trained as separate groups.
+
 Claim rules (each a function of the runs, unit-tested both ways):
 
 * ``cell_claim``: a table cell of the paper (mean and ddof = 0 std over its 20 runs) against ours
@@ -39,8 +45,10 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from initlab.nn.conv import BatchedCNN, CNNSpec
 from initlab.nn.inits import InitSpec
 from initlab.nn.models import BatchedMLP, MLPSpec
+from initlab.train.augment import random_flip_crop
 from initlab.train.engine import Data, TrainResult, TrainSettings, evaluate, train
 from initlab.train.gradient_noise import tail_indices
 from initlab.train.members import Member
@@ -70,14 +78,16 @@ def ordered(labels) -> list[str]:
 
 
 def mnist_data(raw: dict[str, np.ndarray], normalise: tuple[float, float] = (0.5, 0.5),
-               train_rows: int | None = None, test_rows: int | None = None, seed: int = 0) -> Data:
-    """Flattened MNIST as the authors load it: ToTensor (pixels / 255) then Normalize(mean, std).
-    ``train_rows`` / ``test_rows`` (reduced scales): a random subset drawn with ``seed`` (test rows
-    keep their order)."""
+               train_rows: int | None = None, test_rows: int | None = None, seed: int = 0,
+               flatten: bool = True) -> Data:
+    """MNIST as the authors load it: ToTensor (pixels / 255) then Normalize(mean, std); flattened
+    (N, 784) or as images (N, 1, 28, 28).  ``train_rows`` / ``test_rows`` (reduced scales): a random
+    subset drawn with ``seed`` (test rows keep their order)."""
     mean, std = normalise
 
     def images(a: np.ndarray) -> torch.Tensor:
-        return ((torch.from_numpy(a.reshape(len(a), -1)).float() / 255.0) - mean) / std
+        shape = (len(a), -1) if flatten else (len(a), 1, *a.shape[1:])
+        return ((torch.from_numpy(a.reshape(shape)).float() / 255.0) - mean) / std
 
     rng = np.random.default_rng(seed)
     train_idx = np.arange(len(raw["train_labels"]))
@@ -108,6 +118,65 @@ def members(p: dict[str, Any]) -> list[Member]:
             seed = p["seed"] + run + (0 if p["pairing"] == "paired" else 1000 * k)
             out.append(Member(seed, init=init, labels={"init_name": label, "run": run}))
     return out
+
+
+def cifar10_data(raw: dict[str, np.ndarray], normalise: tuple[float, float] = (0.5, 0.5),
+                 train_rows: int | None = None, test_rows: int | None = None, seed: int = 0) -> Data:
+    """CIFAR-10 images (N, 3, 32, 32) as the authors' script loads them: ToTensor then Normalize
+    with the same (mean, std) on every channel; subsets as ``mnist_data``."""
+    mean, std = normalise
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = np.arange(len(raw["train_labels"])), np.arange(len(raw["test_labels"]))
+    if train_rows is not None:
+        train_idx = np.sort(rng.choice(train_idx, train_rows, replace=False))
+    if test_rows is not None:
+        test_idx = np.sort(rng.choice(test_idx, test_rows, replace=False))
+
+    def images(a: np.ndarray) -> torch.Tensor:
+        return (torch.from_numpy(a).float() / 255.0 - mean) / std
+
+    return Data(images(raw["train_images"][train_idx]), torch.from_numpy(raw["train_labels"][train_idx]),
+                images(raw["test_images"][test_idx]), torch.from_numpy(raw["test_labels"][test_idx]))
+
+
+def train_cnn_group(data: Data, dataset: str, p: dict[str, Any], device="cpu", checkpoint=None,
+                    log: Callable[[str], None] = print) -> tuple[pd.DataFrame, TrainResult]:
+    """Fig. 7, one dataset: every member of the CNN experiment as one batched model."""
+    image_shape = tuple(data.x_train.shape[1:])
+    spec = CNNSpec(in_channels=image_shape[0], image_size=image_shape[1], classes=10, arch=p["arch"],
+                   width=p["width"], relu_on_logits=p["relu_on_logits"])
+    settings = TrainSettings(epochs=p["epochs"], batch_size=p["batch_size"], optimizer="sgd", lr=p["lr"],
+                             weight_decay=p["weight_decay"], schedule="step", milestones=tuple(p["lr_milestones"]),
+                             gamma=p["lr_gamma"], loss="cross_entropy", checkpoint_every=p["checkpoint_every"],
+                             divergence_loss=p["divergence_loss"], eval_batch_size=p["eval_batch_size"])
+    augment = None
+    if p["augment"][dataset]:
+        fill = (0.0 - p["normalise"][0]) / p["normalise"][1]  # torchvision pads raw pixels with 0
+
+        def augment(xb, uniform):
+            return random_flip_crop(xb, uniform, padding=4, fill=fill)
+
+    result = train(BatchedCNN(spec), members(p), data, settings, device=device, checkpoint=checkpoint, log=log,
+                   augment=augment)
+    metrics = result.metrics
+    metrics.insert(0, "dataset", dataset)
+    return metrics, result
+
+
+def cnn_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, init, epoch): mean and std (ddof 1) over alive runs of the train loss (epoch
+    mean) and the test accuracy (%)."""
+    rows = []
+    trained = metrics[metrics["epoch"] >= 1]
+    for (dataset, init_name, epoch), frame in trained.groupby(["dataset", "init_name", "epoch"], sort=True):
+        alive = frame[frame["alive"]]
+        row = {"dataset": dataset, "init": init_name, "epoch": int(epoch), "runs": len(alive)}
+        for column, scale in (("train_loss", 1.0), ("test_accuracy", 100.0)):
+            values = scale * alive[column].to_numpy(dtype=float)
+            row[f"{column}_mean"] = values.mean() if len(values) else math.nan
+            row[f"{column}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def last_batch_rows(n_rows: int, batch_size: int) -> int:
@@ -292,6 +361,67 @@ def tail_index_claims(metrics: pd.DataFrame, p: dict[str, Any]) -> list[dict[str
     epochs = ", ".join(str(e) for e in p["claim_epochs"])
     return [band_claim("fig06_tail_index_about_1", f"tail index of the gradient noise, {name} init, "
                        f"estimates at epochs {epochs} (0 = initialisation)", per_run, tuple(p["claim_band"]))]
+
+
+def accuracy_claim(claim_id: str, what: str, ours: np.ndarray, paper_value: float, tolerance: float
+                   ) -> dict[str, Any]:
+    """A printed accuracy without a spread: reproduced when the 95 % t interval of our mean lies
+    within ``tolerance`` (percentage points) of it, deviates when the interval lies farther, else
+    not-run."""
+    values = np.asarray(ours, dtype=float)
+    n = len(values)
+    if n < 2:
+        return claim(claim_id, f"{what}: {n} run(s): no interval at this scale", paper_value,
+                     values.mean() if n else math.nan, math.nan, "not-run")
+    mean, stderr = values.mean(), values.std(ddof=1) / math.sqrt(n)
+    half = stats.t.ppf(0.975, n - 1) * stderr
+    text = (f"{what}: mean over {n} runs {mean:.2f} %, 95 % t interval [{mean - half:.2f}, {mean + half:.2f}]; "
+            f"agreement within {tolerance} percentage points of {paper_value}")
+    if paper_value - tolerance <= mean - half and mean + half <= paper_value + tolerance:
+        return claim(claim_id, text, paper_value, mean, stderr, "reproduced")
+    if mean + half < paper_value - tolerance or mean - half > paper_value + tolerance:
+        return claim(claim_id, text, paper_value, mean, stderr, "deviates")
+    return claim(claim_id, text + "; the interval crosses the tolerance: cannot tell", paper_value, mean, stderr,
+                 "not-run")
+
+
+def cnn_claims(metrics: pd.DataFrame, p: dict[str, Any], excluded: list[str]) -> list[dict[str, Any]]:
+    """Fig. 7: MNIST test accuracy 98.36 % after 50 epochs (the s-init); s-init better than Kaiming
+    'especially in the first 30 epochs' on MNIST (mean test accuracy over epochs 1..early_epochs per
+    run) and over 50 epochs on CIFAR-10; a dataset left out by config gives not-run rows."""
+    better, worse = p["improvement"]
+    out = []
+    for dataset in p["datasets"]:
+        if dataset in excluded:
+            for cid in ([f"fig07_{dataset}_accuracy"] if dataset == "mnist" else []) + [f"fig07_{dataset}_s_beats_kaiming"]:
+                out.append(claim(cid, f"Fig. 7 {dataset}: not run: config exclude_datasets leaves {dataset} out", "",
+                                 math.nan, math.nan, "not-run"))
+            continue
+        m = metrics[(metrics["dataset"] == dataset) & (metrics["epoch"] >= 1)]
+        last = int(m["epoch"].max())
+        horizon = min(p["early_epochs"], last) if dataset == "mnist" else last
+
+        def per_run(name):
+            rows = m[(m["init_name"] == name) & (m["epoch"] <= horizon)]
+            alive_runs = rows.groupby("run")["alive"].all()
+            means = rows.groupby("run")["test_accuracy"].mean()
+            return 100 * means[alive_runs].to_numpy()
+
+        out.append(improvement_claim(
+            f"fig07_{dataset}_s_beats_kaiming", f"Fig. 7 {dataset}: {better} better than {worse}: test accuracy "
+            f"averaged over epochs 1..{horizon} (percentage points)", per_run(better), per_run(worse), p["alpha"]))
+        if dataset == "mnist":
+            final = 100 * _values(m, better, "test_accuracy", last)
+            what = f"Fig. 7 MNIST test accuracy of {better} after {last} epochs (paper: after {p['paper_epochs']})"
+            reduced = last != p["paper_epochs"] or p["train_rows"] is not None or p["test_rows"] is not None
+            if reduced:
+                out.append(claim("fig07_mnist_accuracy", f"{what}: a reduced experiment at this scale; not compared",
+                                 p["paper_mnist_test_accuracy"], final.mean() if len(final) else math.nan, math.nan,
+                                 "not-run"))
+            else:
+                out.append(accuracy_claim("fig07_mnist_accuracy", what, final, p["paper_mnist_test_accuracy"],
+                                          p["accuracy_tolerance"]))
+    return out
 
 
 def not_training_claim(claim_id: str, what: str, final_accuracy: np.ndarray, trained_accuracy: float,

@@ -51,7 +51,7 @@ from initlab.fingerprint import code_fingerprint
 from initlab.train.members import Member, as_members
 from initlab.train.optim import OPTIMIZERS, SCHEDULES, BatchedOptimizer, lr_factor
 
-STREAMS = {"init": 0, "data": 1, "dropout": 2}
+STREAMS = {"init": 0, "data": 1, "dropout": 2, "augment": 3}
 LOSSES = ("cross_entropy", "bce", "mse")  # bce: binary cross-entropy on one logit, targets 0/1
 CLASSIFICATION = ("cross_entropy", "bce")
 BACKWARDS = ("auto", "autograd", "manual")
@@ -171,6 +171,15 @@ class TrainResult:
     @property
     def examples_per_s(self) -> float:
         return self.examples / self.seconds if self.seconds > 0 else float("nan")
+
+    def meta(self) -> dict[str, Any]:
+        """Timing and outcome facts for a job's .meta.json."""
+        return {"resumed_from_epoch": self.resumed_from_epoch,
+                "train_seconds_this_process": round(self.seconds, 3),
+                "elapsed_seconds_all_processes": round(self.elapsed_seconds_all_processes, 3),
+                "examples_this_process": self.examples,
+                "examples_per_s": round(self.examples_per_s, 1) if self.examples else None,
+                "members_diverged": int((~self.alive).sum())}
 
 
 def per_seed_loss(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
@@ -389,7 +398,7 @@ def _per_member(members: list[Member], settings: TrainSettings, name: str):
 def train(model, members: Sequence[int | Member], data: Data, settings: TrainSettings, device="cpu",
           checkpoint: str | os.PathLike | None = None, log: Callable[[str], None] = print,
           metrics_hook: Callable[[int, dict, torch.Tensor], dict[str, torch.Tensor]] | None = None,
-          dtype: torch.dtype = torch.float32) -> TrainResult:
+          dtype: torch.dtype = torch.float32, augment: Callable | None = None) -> TrainResult:
     """Train the ``members`` (``Member`` objects, or plain seeds) of one architecture on ``data``.
 
     Returns per-member, per-epoch metrics (long format: columns member, seed, the members' label
@@ -398,7 +407,9 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
     accuracy over the epoch's minibatches, each counted before its update], test_loss /
     test_accuracy [if test data], alive, diverged_step, plus whatever ``metrics_hook(epoch, params,
     alive)`` returns as (S,) tensors).  Epoch 0 is the initialisation (no train columns).  ``dtype``
-    is that of the parameters and inputs.  Timing never enters the metrics (they are bit-identical
+    is that of the parameters and inputs.  ``augment(xb, uniform) -> xb`` (optional) transforms each
+    training batch (S, B, ...), drawing its randomness from ``uniform(shape) -> (S, *shape)``, each
+    member's row from its own 'augment' stream.  Timing never enters the metrics (they are bit-identical
     between reruns on CPU); it is in the returned ``seconds``/``examples`` and the progress lines.
     """
     started = time.perf_counter()
@@ -424,6 +435,8 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
     order_of_member = torch.tensor([order_seeds.index(m.order_seed) for m in members])
     dropout_gens = [seed_generator(m.seed, "dropout") for m in members]
     dropout_rng = _SeedStreams(dropout_gens, device)
+    augment_gens = [seed_generator(m.seed, "augment") for m in members]
+    augment_rng = _SeedStreams(augment_gens, device)
     alive = torch.ones(S, dtype=torch.bool, device=device)
     diverged_step = torch.full((S,), -1, dtype=torch.int64, device=device)
     steps_per_epoch = N // settings.batch_size if settings.drop_last else math.ceil(N / settings.batch_size)
@@ -457,6 +470,8 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
         for g, state in zip(data_gens, saved["data_gens"]):
             g.set_state(state)
         for g, state in zip(dropout_gens, saved["dropout_gens"]):
+            g.set_state(state)
+        for g, state in zip(augment_gens, saved["augment_gens"]):
             g.set_state(state)
         rows = saved["rows"]
         start_epoch = saved["epoch"]
@@ -498,6 +513,8 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
             global_step = (epoch - 1) * steps_per_epoch + i
             idx = order[:, i * settings.batch_size:(i + 1) * settings.batch_size]
             xb, yb = data.x_train[idx], data.y_train[idx]  # (S, B, ...): each member its own batch
+            if augment is not None:
+                xb = augment(xb, augment_rng)
             loss, correct, alive, diverged_step = train_step(
                 loss_and_grad, params, grad_flat, optimizer, xb, yb, alive, diverged_step, global_step,
                 settings.loss, lr_scale(global_step), dropout_rng, settings.divergence_loss, layout)
@@ -528,7 +545,8 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
                 "optimizer": _to_cpu(optimizer.state_dict()),
                 "alive": alive.cpu(), "diverged_step": diverged_step.cpu(),
                 "data_gens": [g.get_state() for g in data_gens],
-                "dropout_gens": [g.get_state() for g in dropout_gens], "rows": rows,
+                "dropout_gens": [g.get_state() for g in dropout_gens],
+                "augment_gens": [g.get_state() for g in augment_gens], "rows": rows,
                 "elapsed_seconds": earlier_seconds + time.perf_counter() - started})
 
     return TrainResult(pd.DataFrame(rows), {k: v.detach().clone() for k, v in params.items()}, alive.cpu(),
