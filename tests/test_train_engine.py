@@ -24,7 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from initlab.nn.models import MLP, BatchedMLP, MLPSpec
-from initlab.train import Data, TrainSettings, seed_generator, train
+from initlab.train import Data, StreamData, TrainSettings, seed_generator, train
 from initlab.train.engine import ParamLayout
 from initlab.train.members import Member
 from initlab.train.optim import BatchedOptimizer, lr_factor
@@ -153,12 +153,13 @@ def test_seed_in_batch_matches_seed_alone(dtype, epochs, rtol):
         np.testing.assert_allclose(a["test_loss"], b["test_loss"], rtol=10 * rtol)
 
 
-@pytest.mark.parametrize("lipschitz", [None, "aol"])
-def test_manual_backward_trains_like_autograd_and_reruns_bit_identically(lipschitz):
-    """The engine's default for ReLU MLPs (hand-written backward) vs autograd: the same training run
-    up to summation order (float64, 4 epochs = 100 steps); a rerun is bit-identical."""
+@pytest.mark.parametrize("lipschitz,activation", [(None, "relu"), ("aol", "relu"), (None, "leaky_relu")])
+def test_manual_backward_trains_like_autograd_and_reruns_bit_identically(lipschitz, activation):
+    """The engine's default for (Leaky) ReLU MLPs (hand-written backward) vs autograd: the same training
+    run up to summation order (float64, 4 epochs = 100 steps); a rerun is bit-identical."""
     data = toy_data(n=1000)
-    spec = MLPSpec(6, 24, 4, 3, lipschitz=lipschitz, bias_init="eq42")
+    spec = MLPSpec(6, 24, 4, 3, lipschitz=lipschitz, bias_init="eq42", activation=activation,
+                   slope=0.2 if activation == "leaky_relu" else None)
     run = lambda backward: train(BatchedMLP(spec), [3, 5], data,
                                  TrainSettings(epochs=4, batch_size=32, lr=2e-3, backward=backward),
                                  log=lambda m: None, dtype=torch.float64)
@@ -303,3 +304,87 @@ def test_compiled_forward_trains_like_eager():
     compiled = train(BatchedMLP(spec), [1, 2], data, TrainSettings(epochs=2, batch_size=32, compile=True),
                      log=lambda m: None)
     assert rel_gap(eager.params, compiled.params) < BATCH_VS_ALONE_RTOL
+
+
+def test_flush_denormals_reaches_every_openmp_thread():
+    """After the OpenMP pool exists (as in any process that has trained before), flush_denormals
+    switches every worker between IEEE denormals and denormals-are-zero: a large elementwise
+    product, split over the threads, keeps each denormal input (off) or maps it to exactly 0 (on);
+    a thread left out would leave a block of the other value."""
+    from initlab.train.engine import flush_denormals
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.ones(1 << 22) * 1.0  # the pool exists
+        flush_denormals(False)
+        tiny = torch.full((1 << 22,), 1e-39)  # made while denormals are kept
+        assert int((tiny * 1.0).eq(0).sum()) == 0
+        assert flush_denormals(True)
+        assert int((tiny * 1.0).ne(0).sum()) == 0
+    finally:
+        torch.set_num_threads(previous)
+
+
+
+class _PerMemberInputs(BatchedMLP):
+    grouped_inputs = False  # the engine then copies each batch to every member
+
+
+@pytest.mark.parametrize("backward", ["manual", "autograd"])
+def test_members_sharing_an_order_share_one_copy_of_the_batch(backward):
+    """Blocks of consecutive members with one data seed get one copy of each batch (grouped_linear):
+    the same training run as per-member copies, up to summation order (float64)."""
+    data = toy_data(n=600)
+    spec = MLPSpec(6, 12, 3, 3, activation="leaky_relu", slope=0.1)
+    members = [Member(seed=10 + k, data_seed=k // 3, lr=1e-3 * (1 + k % 3)) for k in range(6)]
+    settings = TrainSettings(epochs=3, batch_size=40, optimizer="adamw", weight_decay=0.01, backward=backward)
+    grouped = train(BatchedMLP(spec), members, data, settings, log=lambda m: None, dtype=torch.float64)
+    copied = train(_PerMemberInputs(spec), members, data, settings, log=lambda m: None, dtype=torch.float64)
+    assert rel_gap(grouped.params, copied.params) < 1e-10
+    np.testing.assert_allclose(grouped.metrics["train_loss"], copied.metrics["train_loss"], rtol=1e-10)
+    # members of one block saw the same batches; the two blocks saw different ones
+    alone = train(BatchedMLP(spec), [members[4]], data, settings, log=lambda m: None, dtype=torch.float64)
+    assert rel_gap(grouped.params, alone.params, 4, 0) < 1e-10
+
+
+def _line_stream(slope=2.0):
+    def sample(generator, n):
+        x = torch.rand(n, 1, generator=generator, dtype=torch.float64) * 2 - 1
+        return x, slope * x
+    return sample
+
+
+def test_stream_data_draws_fresh_batches_per_order_and_records_every_step():
+    """StreamData: every step a fresh draw from the member's data stream (shared by members with one
+    data seed), the per-step losses kept (record_step_loss) and the epoch's train_loss their mean."""
+    x_test = torch.linspace(-1, 1, 101, dtype=torch.float64).unsqueeze(1)
+    data = StreamData(_line_stream(), steps_per_epoch=25, description="y = 2x, x ~ U(-1, 1)",
+                      x_test=x_test, y_test=2 * x_test, x_val=x_test[::2], y_val=2 * x_test[::2])
+    spec = MLPSpec(1, 8, 2, 1, activation="leaky_relu", slope=0.1)
+    members = [Member(seed=k, data_seed=k // 2) for k in range(4)]
+    settings = TrainSettings(epochs=4, batch_size=16, loss="mse", lr=1e-2, record_step_loss=True)
+    result = train(BatchedMLP(spec), members, data, settings, log=lambda m: None, dtype=torch.float64)
+    assert result.step_loss.shape == (100, 4)
+    per_epoch = result.step_loss.view(4, 25, 4).double().mean(1)
+    trained = result.metrics.query("epoch >= 1").sort_values(["epoch", "member"])
+    np.testing.assert_allclose(trained["train_loss"].to_numpy(), per_epoch.numpy().ravel(), rtol=1e-6)
+    assert {"val_loss", "test_loss"} <= set(result.metrics.columns)
+    final = result.metrics.query("epoch == 4")["test_loss"].to_numpy()
+    initial = result.metrics.query("epoch == 0")["test_loss"].to_numpy()
+    assert (final < initial).all()  # it learns
+    alone = train(BatchedMLP(spec), [members[3]], data, settings, log=lambda m: None, dtype=torch.float64)
+    assert rel_gap(result.params, alone.params, 3, 0) < 1e-10
+    np.testing.assert_allclose(result.step_loss[:, 3], alone.step_loss[:, 0], rtol=1e-6)
+    # members 0 and 1 share draws, 1 and 2 do not: a different data seed changes the first loss at equal init
+    same_init = [Member(seed=0, data_seed=0), Member(seed=0, data_seed=1)]
+    two = train(BatchedMLP(spec), same_init, data, settings, log=lambda m: None, dtype=torch.float64)
+    assert two.step_loss[0, 0] != two.step_loss[0, 1]
+
+
+def test_mse_sum_sums_over_outputs():
+    from initlab.train.engine import per_seed_loss
+    out = torch.tensor([[[1.0, 2.0], [0.0, 0.0]]])
+    target = torch.zeros(1, 2, 2)
+    assert per_seed_loss(out, target, "mse_sum").item() == pytest.approx(2.5)  # (1 + 4 + 0) / 2 examples
+    assert per_seed_loss(out, target, "mse").item() == pytest.approx(1.25)

@@ -17,8 +17,8 @@ process and interleaved round by round (so that load from other processes hits a
 * ``loop``: a plain per-seed loop, what the papers' code does: S nn.Modules (the same networks)
   each with its own torch.optim.Adam, one after the other.
 
-All three use the same torch threads and the same process-wide malloc setting
-(``initlab.train.engine.keep_freed_memory``).  Examples are counted per seed (S * batch per step).
+All three use the same torch threads and the same process settings (``initlab.train.engine.
+tune_cpu_process``: malloc keeps freed memory, denormals flush to zero; recorded as ``process``).  Examples are counted per seed (S * batch per step).
 The JSON has the medians over rounds (``batched_examples_per_s``, ``loop_examples_per_s``,
 ``vmap_examples_per_s``), ``speedup`` = batched / loop and ``vmap_speedup`` = vmap / loop, and the
 per-round values.
@@ -83,12 +83,12 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
     from torch.func import functional_call, grad, stack_module_state, vmap
 
     from initlab.nn.models import MLP, BatchedMLP, MLPSpec
-    from initlab.train.engine import ParamLayout, keep_freed_memory, loss_and_grad_fn, seed_generator, train_step
+    from initlab.train.engine import ParamLayout, loss_and_grad_fn, seed_generator, train_step, tune_cpu_process
     from initlab.train.optim import BatchedOptimizer
 
     if threads:
         torch.set_num_threads(threads)
-    keep_freed_memory()  # for every variant alike: the engine's process setting
+    process = tune_cpu_process()  # for every variant alike: the engine's process settings
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
     spec = MLPSpec(in_features, width, depth, classes, lipschitz=None if model == "plain" else "aol",
@@ -149,7 +149,7 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
         "steps": steps, "rounds": rounds, "model": model, "in_features": in_features, "classes": classes,
         "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
         "threads": torch.get_num_threads(), "compile": compile, "backward": backward, "torch": torch.__version__,
-        "platform": platform.platform(),
+        "platform": platform.platform(), "process": process,
         "per_round_examples_per_s": per_round,
     }
     for name, value in med.items():
@@ -213,7 +213,7 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     same pre-loaded tensors, interleaved round by round in this process.  Examples are counted per
     member.  ``gflops_per_s`` = 6 x parameters per member x batched examples/s; ``matmul_gflops_per_s``
     is a large square matmul timed here (the arithmetic limit)."""
-    from initlab.train.engine import ParamLayout, keep_freed_memory, loss_and_grad_fn, seed_generator, train_step
+    from initlab.train.engine import ParamLayout, loss_and_grad_fn, seed_generator, train_step, tune_cpu_process
     from initlab.train.members import as_members
     from initlab.train.optim import BatchedOptimizer
 
@@ -221,7 +221,7 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
         raise ValueError(f"experiment {experiment!r}; allowed: {', '.join(SWEEP_EXPERIMENTS)}")
     if threads:
         torch.set_num_threads(threads)
-    keep_freed_memory()
+    process = tune_cpu_process()  # for every variant alike: the engine's process settings
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
     setup = SWEEP_EXPERIMENTS[experiment](members)
@@ -259,7 +259,7 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     result = {"benchmark": "sweep", "experiment": experiment, "members": S, "batch": batch, "steps": steps,
               "rounds": rounds, "parameters_per_member": n_params,
               "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
-              "threads": torch.get_num_threads(), "torch": torch.__version__, "platform": platform.platform(),
+              "threads": torch.get_num_threads(), "torch": torch.__version__, "platform": platform.platform(), "process": process,
               "per_round_examples_per_s": per_round}
     for name, values in per_round.items():
         result[f"{name}_examples_per_s"] = statistics.median(values)

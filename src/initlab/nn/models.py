@@ -111,8 +111,11 @@ class MLPSpec:
 
     def activate(self, h: torch.Tensor) -> torch.Tensor:
         """The hidden-layer activation with its parameter."""
-        slope = DEFAULT_SLOPE.get(self.activation) if self.slope is None else self.slope
-        return ACTIVATIONS[self.activation](h, slope)
+        return ACTIVATIONS[self.activation](h, self.activation_slope)
+
+    @property
+    def activation_slope(self) -> float | None:
+        return DEFAULT_SLOPE.get(self.activation) if self.slope is None else self.slope
 
     def is_aol(self, index: int) -> bool:
         """Whether linear map ``index`` is AOL-normalised: all of them, or (aol_layers='internal')
@@ -133,6 +136,8 @@ class BatchedMLP:
 
     ``init(generators)`` returns the parameter dict (one generator per seed), ``forward(params, x,
     dropout_rng)`` maps x of shape (S, B, in_features) to (S, B, out_features)."""
+
+    grouped_inputs = True  # forward accepts (G, B, in): G groups of consecutive members share inputs
 
     def __init__(self, spec: MLPSpec):
         self.spec = spec
@@ -182,6 +187,8 @@ class BatchedMLP:
                 # Shared inputs: one (B, in) @ (in, S * out) product for every member at once.
                 S, fan_out = weight.shape[:2]
                 h = (h @ weight.reshape(S * fan_out, -1).T).view(h.shape[0], S, fan_out).transpose(0, 1) + bias
+            elif h.shape[0] != weight.shape[0]:
+                h = grouped_linear(h, weight) + bias
             else:
                 # (S, B, in) @ (S, in, out) + (S, 1, out): one batched product for all seeds.
                 h = torch.baddbmm(bias, h, weight.transpose(1, 2))
@@ -189,7 +196,7 @@ class BatchedMLP:
             if not last or self.spec.relu_on_logits:
                 # In place: baddbmm's backward does not need its output, and skipping one
                 # activation-sized allocation per layer is measurable at width 64 on a CPU.
-                h = torch.relu_(h) if (last or self.spec.activation == "relu") else self.spec.activate(h)
+                h = torch.relu_(h) if last else self._activate_(h)
             if not last and self.spec.dropout > 0 and dropout_rng is not None:
                 keep = dropout_rng(h.shape[1:]) >= self.spec.dropout
                 h = h * keep / (1.0 - self.spec.dropout)
@@ -203,7 +210,24 @@ class BatchedMLP:
         the gradients of ``forward`` (tests/test_train_models_metrics.py) with a fraction of the
         operator calls of autograd: at width 64 on a CPU a step is bound by per-operator overhead,
         not by arithmetic (``python -m initlab.bench training``)."""
-        return self.spec.activation == "relu" and self.spec.dropout == 0
+        return self.spec.activation in ("relu", "leaky_relu") and self.spec.dropout == 0
+
+    def _activate_(self, h: torch.Tensor) -> torch.Tensor:
+        """The hidden activation in place where it has an in-place form (ReLU, Leaky ReLU)."""
+        if self.spec.activation == "relu":
+            return h.relu_()
+        if self.spec.activation == "leaky_relu":
+            return F.leaky_relu_(h, self.spec.activation_slope)
+        return self.spec.activate(h)
+
+    def _activation_backward_(self, grad: torch.Tensor, activated: torch.Tensor) -> None:
+        """grad *= d(activation)/d(pre-activation), in place, read off the activation's output (one
+        pass; the sign of a (Leaky) ReLU output is that of its input for slopes > 0)."""
+        if self.spec.activation == "relu":
+            torch.ops.aten.threshold_backward.grad_input(grad, activated, 0, grad_input=grad)
+        else:
+            torch.ops.aten.leaky_relu_backward.grad_input(grad, activated, self.spec.activation_slope, True,
+                                                          grad_input=grad)
 
     def segments(self) -> list[range]:
         """Runs of consecutive linear maps handled as one stacked tensor by the manual pass: the
@@ -221,7 +245,7 @@ class BatchedMLP:
         recorded by autograd), and every hidden activation lands in one (n_layers - 1, S, B, width)
         buffer reused from step to step.  The result is valid until the next call with inputs of
         the same shape."""
-        work = self._workspace(x)
+        work = self._workspace(x, params["weight_0"].shape[0])
         segments = []
         for run in self.segments():
             weight = _stacked([params[f"weight_{i}"] for i in run]).detach()
@@ -240,20 +264,26 @@ class BatchedMLP:
                 for k, index in enumerate(segment["run"]):
                     last = index == n_layers - 1
                     out = work["logits"] if last else hidden[index]
-                    h = torch.baddbmm(params[f"bias_{index}"].detach().unsqueeze(1), h,
-                                      segment["effective"][k].detach().transpose(1, 2), out=out)
-                    if not last or self.spec.relu_on_logits:
-                        h.relu_()
+                    bias, weight = params[f"bias_{index}"].detach().unsqueeze(1), segment["effective"][k].detach()
+                    if h.shape[0] != weight.shape[0]:  # inputs shared by groups of members
+                        h = torch.add(grouped_linear(h, weight), bias, out=out)
+                    else:
+                        h = torch.baddbmm(bias, h, weight.transpose(1, 2), out=out)
+                    if last:
+                        if self.spec.relu_on_logits:
+                            h.relu_()
+                    else:
+                        self._activate_(h)
         return h, {"x": x, "segments": segments, "work": work}
 
-    def _workspace(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Buffers per input shape/device/dtype: hidden activations and their gradients, each
-        (n_layers - 1, S, B, width), and the logits.  Reusing them keeps the CPU allocator from
-        returning and re-faulting activation-sized blocks every step."""
-        key = (tuple(x.shape), x.device, x.dtype)
+    def _workspace(self, x: torch.Tensor, S: int) -> dict[str, torch.Tensor]:
+        """Buffers per input shape/device/dtype and member count S: hidden activations and their
+        gradients, each (n_layers - 1, S, B, width), and the logits.  Reusing them keeps the CPU
+        allocator from returning and re-faulting activation-sized blocks every step."""
+        key = (tuple(x.shape), S, x.device, x.dtype)
         cache = self.__dict__.setdefault("_workspaces", {})
         if key not in cache:
-            S, B = x.shape[:2]
+            B = x.shape[1]
             hidden_shape = (len(self.spec.shapes) - 1, S, B, self.spec.width)
             cache[key] = {"hidden": torch.empty(hidden_shape, device=x.device, dtype=x.dtype),
                           "grad": torch.empty(hidden_shape, device=x.device, dtype=x.dtype),
@@ -267,9 +297,8 @@ class BatchedMLP:
         for the outputs of ``forward_for_backward``.
 
         Per layer only two operator calls run in sequence (the product with the weight and the
-        ReLU mask); the weight and bias gradients of a whole segment are one batched product and
+        activation's derivative); the weight and bias gradients of a whole segment are one batched product and
         one sum over the stacked activations and gradients, written in place."""
-        relu_backward = torch.ops.aten.threshold_backward.grad_input  # grad * (activation > 0), one pass
         hidden, grad_hidden = cache["work"]["hidden"], cache["work"]["grad"]
         segments, n_layers = cache["segments"], len(self.spec.shapes)
         grad = grad_outputs
@@ -285,7 +314,7 @@ class BatchedMLP:
                 upstream = grad if index == n_layers - 1 else grad_hidden[index]
                 out = grad_hidden[index - 1]
                 torch.bmm(upstream, segment["effective"][k].detach(), out=out)
-                relu_backward(out, hidden[index - 1], 0, grad_input=out)
+                self._activation_backward_(out, hidden[index - 1])
         # 2. Per segment: weight and bias gradients as one batched product and one sum.
         for segment in segments:
             run = segment["run"]
@@ -299,15 +328,43 @@ class BatchedMLP:
             torch.sum(upstream, 2, out=_stacked([params[f"bias_{i}"].grad for i in run]))
             weight_grad = _stacked([params[f"weight_{i}"].grad for i in run])
             flat = lambda t: t.reshape(-1, *t.shape[2:])  # (L, S, ...) -> (L * S, ...)
-            if segment["log_q"] is None:
+            grouped = run[0] == 0 and cache["x"].shape[0] != weight_grad.shape[1]
+            if segment["log_q"] is None and not grouped:
                 torch.bmm(flat(upstream).transpose(1, 2), flat(inputs), out=flat(weight_grad))
-            else:  # AOL: chain rule through eq. (2) by autograd, on the rescaling only
+                continue
+            if grouped:  # inputs shared by groups of members (grouped_linear)
+                grad_effective = grouped_linear_weight_grad(upstream[0], cache["x"]).unsqueeze(0)
+            else:
                 grad_effective = torch.bmm(flat(upstream).transpose(1, 2), flat(inputs)).view(weight_grad.shape)
+            if segment["log_q"] is None:
+                weight_grad.copy_(grad_effective)
+            else:  # AOL: chain rule through eq. (2) by autograd, on the rescaling only
                 with torch.enable_grad():
                     grad_weight, grad_log_q = torch.autograd.grad(
                         segment["effective"], (segment["weight"], segment["log_q"]), grad_effective)
                 weight_grad.copy_(grad_weight)
                 _stacked([params[f"log_q_{i}"].grad for i in run]).copy_(grad_log_q)
+
+
+def grouped_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """x W_s^T for S members in G groups of m = S / G consecutive members, the members of group g
+    sharing the inputs x[g]: x (G, B, in), weight (S, out, in) -> (S, B, out).  One (B, in) @
+    (in, m * out) product per group: members that share a data order (common random numbers)
+    never get a copy of the inputs each."""
+    G, B = x.shape[:2]
+    S, fan_out, fan_in = weight.shape
+    if S % G:
+        raise ValueError(f"{S} members cannot share {G} input groups evenly (groups of consecutive members)")
+    h = torch.bmm(x, weight.reshape(G, (S // G) * fan_out, fan_in).transpose(1, 2))  # (G, B, m * out)
+    return h.view(G, B, S // G, fan_out).transpose(1, 2).reshape(S, B, fan_out)
+
+
+def grouped_linear_weight_grad(grad_output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """d(loss)/d(weight) of ``grouped_linear`` from d(loss)/d(output) (S, B, out): (S, out, in)."""
+    G, B, fan_in = x.shape
+    S, _, fan_out = grad_output.shape
+    upstream = grad_output.view(G, S // G, B, fan_out).permute(0, 1, 3, 2).reshape(G, (S // G) * fan_out, B)
+    return torch.bmm(upstream, x).view(S, fan_out, fan_in)
 
 
 def _stacked(tensors: Sequence[torch.Tensor]) -> torch.Tensor:

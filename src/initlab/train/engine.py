@@ -52,7 +52,9 @@ from initlab.train.members import Member, as_members
 from initlab.train.optim import OPTIMIZERS, SCHEDULES, BatchedOptimizer, lr_factor
 
 STREAMS = {"init": 0, "data": 1, "dropout": 2, "augment": 3}
-LOSSES = ("cross_entropy", "bce", "mse")  # bce: binary cross-entropy on one logit, targets 0/1
+# bce: binary cross-entropy on one logit, targets 0/1; mse: mean over the batch and the outputs;
+# mse_sum: mean over the batch of the squared error summed over the outputs (||y - y_hat||^2).
+LOSSES = ("cross_entropy", "bce", "mse", "mse_sum")
 CLASSIFICATION = ("cross_entropy", "bce")
 BACKWARDS = ("auto", "autograd", "manual")
 
@@ -76,6 +78,50 @@ def keep_freed_memory() -> bool:
 
 
 _MALLOC_TUNED: bool | None = None
+
+
+def flush_denormals(enabled: bool = True) -> bool:
+    """Make the CPU treat denormal floats (|x| < 1.2e-38 in float32) as zero, on this thread and
+    on every worker thread of torch's OpenMP pool.  Deep nets at initialisation have vanishing
+    gradients (the decay paper's subject), so Adam's second moments and the early layers'
+    gradients fill up with denormals, and x86 arithmetic on them is ~100x slower: measured on the
+    2-core CPU, the fused Adam update of a depth-30 AOL group took 7.7 ms instead of 1.4 ms, and the
+    step 30 ms instead of 21 ms.  Values that small change no float32 weight (an update of
+    lr * 1e-38 / eps); the runs stay deterministic.
+
+    ``torch.set_flush_denormal`` sets the calling thread only, and OpenMP workers inherit the mode
+    only when created after it; so the mode is also set inside one OpenMP parallel region
+    (libgomp's ``GOMP_parallel``, the entry point of ``#pragma omp parallel``), once per thread.
+    Process-wide, like ``keep_freed_memory``.  Returns False where the CPU has no such mode or
+    torch's OpenMP runtime is not libgomp with more than one thread (then only this thread).
+    ``enabled=False`` restores IEEE denormals the same way."""
+    if not torch.set_flush_denormal(enabled) and enabled:
+        return False
+    threads = torch.get_num_threads()
+    if threads == 1:
+        return True
+    gomp = _torch_libgomp()
+    if gomp is None:
+        return False
+    set_mode = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _: torch.set_flush_denormal(enabled))
+    gomp.GOMP_parallel(set_mode, None, ctypes.c_uint(threads), ctypes.c_uint(0))
+    return True
+
+
+def _torch_libgomp():
+    """The libgomp that torch loaded (Linux: found in /proc/self/maps), or None."""
+    try:
+        with open("/proc/self/maps") as maps:
+            path = next((line.split()[-1] for line in maps if "/libgomp" in line), None)
+        return ctypes.CDLL(path) if path else None
+    except OSError:
+        return None
+
+
+def tune_cpu_process() -> dict[str, bool]:
+    """The engine's process settings (``keep_freed_memory``, ``flush_denormals``), applied by
+    ``train`` and by the benchmarks to every variant alike; returns which took effect."""
+    return {"keep_freed_memory": keep_freed_memory(), "flush_denormals": flush_denormals()}
 
 
 def seed_generator(seed: int, stream: str) -> torch.Generator:
@@ -107,6 +153,7 @@ class TrainSettings:
     checkpoint_every: int = 1
     eval_batch_size: int = 8192
     compile: bool = False          # torch.compile the forward pass (then autograd's backward)
+    record_step_loss: bool = False  # keep every step's batch loss per member (TrainResult.step_loss)
     backward: str = "auto"         # 'auto' | 'autograd' | 'manual': see loss_and_grad_fn
 
     def __post_init__(self):
@@ -127,30 +174,72 @@ class TrainSettings:
         self.milestones = tuple(int(m) for m in self.milestones)
 
 
+def _move(t: torch.Tensor | None, device, dtype: torch.dtype | None):
+    """``t`` on ``device``; floating tensors (inputs, regression targets) also in ``dtype``."""
+    if t is None:
+        return None
+    return t.to(device, dtype=dtype if (dtype is not None and t.is_floating_point()) else None)
+
+
+def _hash_tensors(h, tensors) -> None:
+    for t in tensors:
+        if t is not None:
+            h.update(str(tuple(t.shape)).encode())
+            h.update(np.ascontiguousarray(t.detach().cpu().double().numpy()).tobytes()[:1 << 20])
+            h.update(repr(float(t.double().sum())).encode())
+
+
 @dataclass
 class Data:
-    """Training (and optional test) arrays; targets are class indices (cross_entropy) or values."""
+    """Training arrays, and optional validation and test arrays evaluated after every epoch
+    (columns val_* and test_*); targets are class indices (cross_entropy) or values."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor | None = None
     y_test: torch.Tensor | None = None
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
 
     def to(self, device, dtype: torch.dtype | None = None) -> "Data":
         """Move to ``device``; floating tensors (inputs, regression targets) also to ``dtype``."""
-        def move(t):
-            if t is None:
-                return None
-            return t.to(device, dtype=dtype if (dtype is not None and t.is_floating_point()) else None)
-        return Data(move(self.x_train), move(self.y_train), move(self.x_test), move(self.y_test))
+        return Data(*(_move(t, device, dtype) for t in (self.x_train, self.y_train, self.x_test, self.y_test,
+                                                         self.x_val, self.y_val)))
 
     def fingerprint(self) -> str:
         h = hashlib.sha256()
-        for t in (self.x_train, self.y_train, self.x_test, self.y_test):
-            if t is not None:
-                h.update(str(tuple(t.shape)).encode())
-                h.update(np.ascontiguousarray(t.detach().cpu().double().numpy()).tobytes()[:1 << 20])
-                h.update(repr(float(t.double().sum())).encode())
+        _hash_tensors(h, (self.x_train, self.y_train, self.x_test, self.y_test, self.x_val, self.y_val))
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class StreamData:
+    """No training set: every step draws a fresh batch, ``sample(generator, n) -> (x (n, ...), y (n,
+    ...))`` from a data-order stream (members with the same data seed get the same draws: common
+    random numbers), e.g. x ~ U(interval) and y = p(x) for the lyapunov paper's regression tasks.
+    An 'epoch' is ``steps_per_epoch`` steps between two evaluations on the fixed validation and
+    test sets.  ``description`` identifies the sampler in checkpoint fingerprints (say everything
+    that changes its draws)."""
+
+    sample: Callable[[torch.Generator, int], tuple[torch.Tensor, torch.Tensor]]
+    steps_per_epoch: int
+    description: str
+    x_test: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.steps_per_epoch < 1:
+            raise ValueError(f"StreamData.steps_per_epoch ({self.steps_per_epoch}) must be >= 1")
+
+    def to(self, device, dtype: torch.dtype | None = None) -> "StreamData":
+        return StreamData(self.sample, self.steps_per_epoch, self.description,
+                          *(_move(t, device, dtype) for t in (self.x_test, self.y_test, self.x_val, self.y_val)))
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(f"stream:{self.description}:{self.steps_per_epoch}".encode())
+        _hash_tensors(h, (self.x_test, self.y_test, self.x_val, self.y_val))
         return h.hexdigest()[:16]
 
 
@@ -167,6 +256,9 @@ class TrainResult:
     # run counts each process up to its last checkpoint); NaN if an earlier checkpoint lacked it.
     elapsed_seconds_all_processes: float = float("nan")
     members: list[Member] | None = None
+    # (steps, S) float32: every step's batch loss per member, NaN once diverged
+    # (TrainSettings.record_step_loss; None otherwise).
+    step_loss: torch.Tensor | None = None
 
     @property
     def examples_per_s(self) -> float:
@@ -192,7 +284,8 @@ def per_seed_loss(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> to
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(outputs.reshape(S, B), targets.reshape(S, B).to(outputs.dtype),
                                                   reduction="none").mean(1)
-    return (outputs - targets.reshape(outputs.shape)).pow(2).reshape(S, B, -1).mean((1, 2))
+    squared = (outputs - targets.reshape(outputs.shape)).pow(2).reshape(S, B, -1)
+    return squared.sum(2).mean(1) if kind == "mse_sum" else squared.mean((1, 2))
 
 
 def per_seed_correct(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
@@ -395,17 +488,19 @@ def _per_member(members: list[Member], settings: TrainSettings, name: str):
     return values[0] if len(set(values)) == 1 else torch.tensor(values, dtype=torch.float64)
 
 
-def train(model, members: Sequence[int | Member], data: Data, settings: TrainSettings, device="cpu",
+def train(model, members: Sequence[int | Member], data: "Data | StreamData", settings: TrainSettings, device="cpu",
           checkpoint: str | os.PathLike | None = None, log: Callable[[str], None] = print,
           metrics_hook: Callable[[int, dict, torch.Tensor], dict[str, torch.Tensor]] | None = None,
           dtype: torch.dtype = torch.float32, augment: Callable | None = None) -> TrainResult:
-    """Train the ``members`` (``Member`` objects, or plain seeds) of one architecture on ``data``.
+    """Train the ``members`` (``Member`` objects, or plain seeds) of one architecture on ``data``
+    (a fixed training set, ``Data``, or fresh draws at every step, ``StreamData``).
 
     Returns per-member, per-epoch metrics (long format: columns member, seed, the members' label
     columns, epoch, train_loss [mean batch loss over the epoch's steps while alive],
     train_loss_last_batch [the epoch's last minibatch], train_accuracy [classification: running
     accuracy over the epoch's minibatches, each counted before its update], test_loss /
-    test_accuracy [if test data], alive, diverged_step, plus whatever ``metrics_hook(epoch, params,
+    test_accuracy [if test data], val_loss / val_accuracy [if validation data], alive, diverged_step,
+    plus whatever ``metrics_hook(epoch, params,
     alive)`` returns as (S,) tensors).  Epoch 0 is the initialisation (no train columns).  ``dtype``
     is that of the parameters and inputs.  ``augment(xb, uniform) -> xb`` (optional) transforms each
     training batch (S, B, ...), drawing its randomness from ``uniform(shape) -> (S, *shape)``, each
@@ -414,12 +509,13 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
     """
     started = time.perf_counter()
     device = torch.device(device)
-    keep_freed_memory()
+    tune_cpu_process()
     members = as_members(members)
     S = len(members)
     data = data.to(device, dtype)
-    N = data.x_train.shape[0]
-    if N < settings.batch_size and settings.drop_last:
+    stream = isinstance(data, StreamData)
+    N = None if stream else data.x_train.shape[0]
+    if not stream and N < settings.batch_size and settings.drop_last:
         raise ValueError(f"{N} training examples < batch_size {settings.batch_size} with drop_last")
     initial = model.init([seed_generator(m.seed, "init") for m in members], [m.init for m in members])
     layout = ParamLayout(initial)
@@ -433,13 +529,23 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
     order_seeds = list(dict.fromkeys(m.order_seed for m in members))
     data_gens = [seed_generator(k, "data") for k in order_seeds]
     order_of_member = torch.tensor([order_seeds.index(m.order_seed) for m in members])
+    # Members sharing an order in consecutive blocks of equal size get one copy of each batch
+    # (the model's grouped_linear); otherwise every member gets its own copy.
+    group_size = S // len(order_seeds)
+    grouped = (getattr(model, "grouped_inputs", False) and augment is None and 1 < group_size and
+               S % len(order_seeds) == 0 and
+               torch.equal(order_of_member, torch.arange(len(order_seeds)).repeat_interleave(group_size)))
+    own_order = torch.equal(order_of_member, torch.arange(S))  # batch row s is member s's already
     dropout_gens = [seed_generator(m.seed, "dropout") for m in members]
     dropout_rng = _SeedStreams(dropout_gens, device)
     augment_gens = [seed_generator(m.seed, "augment") for m in members]
     augment_rng = _SeedStreams(augment_gens, device)
     alive = torch.ones(S, dtype=torch.bool, device=device)
     diverged_step = torch.full((S,), -1, dtype=torch.int64, device=device)
-    steps_per_epoch = N // settings.batch_size if settings.drop_last else math.ceil(N / settings.batch_size)
+    if stream:
+        steps_per_epoch = data.steps_per_epoch
+    else:
+        steps_per_epoch = N // settings.batch_size if settings.drop_last else math.ceil(N / settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
     schedules = [(m.resolved("schedule", settings), float(m.resolved("lr_final_ratio", settings))) for m in members]
     for kind, _ in schedules:
@@ -455,6 +561,8 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
 
     rows: list[dict] = []
     start_epoch = 0
+    step_loss = (torch.full((total_steps, S), float("nan"), dtype=torch.float32, device=device)
+                 if settings.record_step_loss else None)
     ckpt_path = Path(checkpoint) if checkpoint else None
     fingerprint = _fingerprint(model, members, settings, data) + f"-{dtype}"
 
@@ -474,6 +582,8 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
         for g, state in zip(augment_gens, saved["augment_gens"]):
             g.set_state(state)
         rows = saved["rows"]
+        if settings.record_step_loss:
+            step_loss = saved["step_loss"].to(device)
         start_epoch = saved["epoch"]
         earlier_seconds = float(saved.get("elapsed_seconds", math.nan))
         log(f"resumed from {ckpt_path} at epoch {start_epoch}/{settings.epochs}")
@@ -483,10 +593,11 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
 
     def epoch_rows(epoch: int, train_cols: dict[str, torch.Tensor]) -> list[dict]:
         cols = dict(train_cols)
-        if data.x_test is not None:
-            for k, v in evaluate(model, params, data.x_test, data.y_test, settings.loss,
-                                 settings.eval_batch_size).items():
-                cols[f"test_{k}"] = v
+        for split in ("val", "test"):
+            if getattr(data, f"x_{split}") is not None:
+                for k, v in evaluate(model, params, getattr(data, f"x_{split}"), getattr(data, f"y_{split}"),
+                                     settings.loss, settings.eval_batch_size).items():
+                    cols[f"{split}_{k}"] = v
         if metrics_hook is not None:
             cols.update(metrics_hook(epoch, params, alive))
         cols = {k: v.detach().double().cpu().numpy() for k, v in cols.items()}
@@ -503,26 +614,37 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
     classification = settings.loss in CLASSIFICATION
     for epoch in range(start_epoch + 1, settings.epochs + 1):
         t0 = time.perf_counter()
-        perms = torch.stack([torch.randperm(N, generator=g) for g in data_gens])
-        order = perms[order_of_member].to(device)  # (S, N)
+        if not stream:
+            perms = torch.stack([torch.randperm(N, generator=g) for g in data_gens]).to(device)  # (orders, N)
         loss_sum = torch.zeros(S, dtype=torch.float64, device=device)
         loss_count = torch.zeros(S, dtype=torch.int64, device=device)
         correct_sum = torch.zeros(S, dtype=torch.float64, device=device)
         seen = torch.zeros(S, dtype=torch.float64, device=device)
         for i in range(steps_per_epoch):
             global_step = (epoch - 1) * steps_per_epoch + i
-            idx = order[:, i * settings.batch_size:(i + 1) * settings.batch_size]
-            xb, yb = data.x_train[idx], data.y_train[idx]  # (S, B, ...): each member its own batch
+            if stream:
+                draws = [data.sample(g, settings.batch_size) for g in data_gens]
+                xb = torch.stack([x for x, _ in draws]).to(device, dtype)
+                yb = torch.stack([y for _, y in draws]).to(device, dtype if draws[0][1].is_floating_point() else None)
+            else:
+                idx = perms[:, i * settings.batch_size:(i + 1) * settings.batch_size]
+                xb, yb = data.x_train[idx], data.y_train[idx]  # (orders, B, ...)
+            if grouped:  # (orders, B, ...) inputs, each shared by its block of members
+                yb = yb.repeat_interleave(group_size, 0)
+            elif not own_order:  # (S, B, ...): each member its own copy
+                xb, yb = xb[order_of_member], yb[order_of_member]
             if augment is not None:
                 xb = augment(xb, augment_rng)
             loss, correct, alive, diverged_step = train_step(
                 loss_and_grad, params, grad_flat, optimizer, xb, yb, alive, diverged_step, global_step,
                 settings.loss, lr_scale(global_step), dropout_rng, settings.divergence_loss, layout)
+            if step_loss is not None:
+                step_loss[global_step] = torch.where(alive, loss.detach(), float("nan"))
             loss_sum += torch.where(alive, loss.detach(), zero).double()
             loss_count += alive
             if classification:
                 correct_sum += torch.where(alive, correct, 0).double()
-                seen += alive * idx.shape[1]
+                seen += alive * yb.shape[1]
         train_cols = {"train_loss": torch.where(loss_count > 0, loss_sum / loss_count.clamp(min=1), nan),
                       "train_loss_last_batch": torch.where(alive, loss.double(), nan)}
         if classification:
@@ -530,7 +652,8 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
         train_loss = train_cols["train_loss"]
         dt = time.perf_counter() - t0
         seconds += dt
-        n_examples = S * min(N, steps_per_epoch * settings.batch_size)
+        n_examples = S * (steps_per_epoch * settings.batch_size if stream else
+                          min(N, steps_per_epoch * settings.batch_size))
         examples += n_examples
         rows.extend(epoch_rows(epoch, train_cols))
         live = train_loss[alive].cpu()
@@ -547,11 +670,13 @@ def train(model, members: Sequence[int | Member], data: Data, settings: TrainSet
                 "data_gens": [g.get_state() for g in data_gens],
                 "dropout_gens": [g.get_state() for g in dropout_gens],
                 "augment_gens": [g.get_state() for g in augment_gens], "rows": rows,
+                **({"step_loss": step_loss.cpu()} if step_loss is not None else {}),
                 "elapsed_seconds": earlier_seconds + time.perf_counter() - started})
 
     return TrainResult(pd.DataFrame(rows), {k: v.detach().clone() for k, v in params.items()}, alive.cpu(),
                        diverged_step.cpu(), seconds, examples, start_epoch,
-                       earlier_seconds + time.perf_counter() - started, members)
+                       earlier_seconds + time.perf_counter() - started, members,
+                       None if step_loss is None else step_loss.cpu())
 
 
 def _to_cpu(tree):
