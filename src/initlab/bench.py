@@ -33,6 +33,7 @@ import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
@@ -43,15 +44,17 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def _per_run_loop(modules, optimizers, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor):
+def _per_run_loop(modules, optimizers, x: torch.Tensor, y: torch.Tensor, order: torch.Tensor,
+                  loss=F.cross_entropy, members_per_order: int = 1):
     """The papers' structure: ``run(n)`` takes n steps of every run, one nn.Module and one torch.optim
-    optimizer after the other, run s on the batch ``order[step % len(order), s]``."""
+    optimizer after the other, run s on the batch ``order[step % len(order), s // members_per_order]``."""
     def run(n):
         for i in range(n):
             idx = order[i % len(order)]
             for s, (module, optimizer) in enumerate(zip(modules, optimizers)):
+                batch = idx[s // members_per_order]
                 optimizer.zero_grad(set_to_none=True)
-                F.cross_entropy(module(x[idx[s]]), y[idx[s]]).backward()
+                loss(module(x[batch]), y[batch]).backward()
                 optimizer.step()
     return run
 
@@ -202,7 +205,51 @@ def _fractional_fig05_setup(n_members: int | None):
             "torch_optimizer": lambda module, member: torch.optim.SGD(module.parameters(), lr=0.01)}
 
 
-SWEEP_EXPERIMENTS = {"fractional_fig05": _fractional_fig05_setup}
+def _lyapunov_setup(experiment: str, n_members: int | None):
+    """A lyapunov group as the full-scale jobs train it (config/lyapunov.yaml, full scale): members
+    seed-major, the grid's combinations of one seed consecutive and sharing its batches (the engine's
+    grouped inputs), every method of the experiment; AdamW with per-member lr and weight decay.
+    Default members: MNIST 420 = 7 methods x 6 combinations x 10 seeds; polynomial 7 x 6 x 10 at
+    batch 500; score 4 x 4 x 10 at batch 400."""
+    import yaml
+
+    from initlab.config import resolve
+    from initlab.nn.models import MLP, BatchedMLP
+    from initlab.sweeps import lyapunov
+    from initlab.train.members import Member
+
+    config = Path(__file__).resolve().parents[2] / "config" / "lyapunov.yaml"
+    p = resolve(yaml.safe_load(config.read_text())["lyapunov"][experiment], "full")
+    batch = {"mnist": p.get("batch_size"), "polynomial": 500, "score": 400}[experiment]
+    per_method = [m for m in lyapunov.members({**p, "runs": 1}, next(iter(p["methods"])),
+                                              None if experiment == "mnist" else batch)]
+    combos = len(per_method)
+    n_members = n_members or 10 * combos * len(p["methods"])
+    runs = max(1, n_members // (combos * len(p["methods"])))
+    members = []
+    for run in range(runs):  # seed-major across methods: one data order per seed
+        for method in p["methods"]:
+            members += [m for m in lyapunov.members({**p, "runs": run + 1}, method,
+                                                    None if experiment == "mnist" else batch) if dict(m.labels)["run"] == run]
+    members = members[:n_members]
+    spec = lyapunov.net_spec(p)
+    model = BatchedMLP(spec)
+    model.selection_inputs = torch.rand(p["probe_rows"], p["in_features"], generator=torch.Generator().manual_seed(0))
+    regression = experiment != "mnist"
+    return {"model": model, "members": members, "optimizer": "adamw", "batch": batch,
+            "lr": torch.tensor([m.lr for m in members]), "weight_decay": torch.tensor([m.weight_decay for m in members]),
+            "members_per_order": combos * len(p["methods"]), "in_features": p["in_features"],
+            "classes": None if regression else p["out_features"], "targets": p["out_features"] if regression else None,
+            "loss": "mse_sum" if regression else "cross_entropy",
+            "module": lambda params: MLP(spec, params),
+            "torch_optimizer": lambda module, member: torch.optim.AdamW(module.parameters(), lr=member.lr,
+                                                                         weight_decay=member.weight_decay)}
+
+
+SWEEP_EXPERIMENTS = {"fractional_fig05": _fractional_fig05_setup,
+                     "lyapunov_mnist": lambda n: _lyapunov_setup("mnist", n),
+                     "lyapunov_polynomial": lambda n: _lyapunov_setup("polynomial", n),
+                     "lyapunov_score": lambda n: _lyapunov_setup("score", n)}
 
 
 def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20, rounds: int = 3,
@@ -232,14 +279,23 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     gen = torch.Generator().manual_seed(0)
     n_data = batch * 64
     x = torch.randn(n_data, setup["in_features"], generator=gen).to(dev)
-    y = torch.randint(0, setup["classes"], (n_data,), generator=gen).to(dev)
-    order = torch.randint(0, n_data, (steps, S, batch), generator=gen).to(dev)
+    loss_kind = setup.get("loss", "cross_entropy")
+    if loss_kind == "cross_entropy":
+        y = torch.randint(0, setup["classes"], (n_data,), generator=gen).to(dev)
+    else:
+        y = torch.randn(n_data, setup["targets"], generator=gen).to(dev)
+    # Members sharing a data order (consecutive blocks) get one copy of each batch, as in the engine.
+    per_order = setup.get("members_per_order", 1)
+    if S % per_order:
+        raise ValueError(f"--members {S} must be a multiple of {per_order} (the members sharing one data order)")
+    order = torch.randint(0, n_data, (steps, S // per_order, batch), generator=gen).to(dev)
 
     layout = ParamLayout(init)
     flat = layout.flatten(init).to(dev)
     grad_flat = torch.zeros_like(flat)
     params = layout.leaves(flat, grad_flat)
-    opt = BatchedOptimizer(layout, flat, setup["optimizer"], lr=setup["lr"])
+    opt = BatchedOptimizer(layout, flat, setup["optimizer"], lr=setup["lr"],
+                           weight_decay=setup.get("weight_decay", 0.0))
     alive = torch.ones(S, dtype=torch.bool, device=dev)
     div = torch.full((S,), -1, dtype=torch.int64, device=dev)
     loss_and_grad = loss_and_grad_fn(model)
@@ -248,13 +304,18 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
         nonlocal alive, div
         for i in range(n):
             idx = order[i % steps]
-            _, _, alive, div = train_step(loss_and_grad, params, grad_flat, opt, x[idx], y[idx], alive, div, i,
-                                          layout=layout)
+            xb, yb = x[idx], y[idx]
+            if per_order > 1:
+                yb = yb.repeat_interleave(per_order, 0)
+            _, _, alive, div = train_step(loss_and_grad, params, grad_flat, opt, xb, yb, alive, div, i,
+                                          loss_kind=loss_kind, layout=layout)
 
     modules = [setup["module"]({k: v[s] for k, v in init.items()}).to(dev) for s in range(S)]
     optimizers = [setup["torch_optimizer"](m, member) for m, member in zip(modules, member_list)]
 
-    runners = {"batched": run_batched, "loop": _per_run_loop(modules, optimizers, x, y, order)}
+    loop_loss = F.cross_entropy if loss_kind == "cross_entropy" else (
+        lambda out, target: (out - target).pow(2).sum(-1).mean())
+    runners = {"batched": run_batched, "loop": _per_run_loop(modules, optimizers, x, y, order, loop_loss, per_order)}
     per_round = _interleaved_rounds(runners, variants, steps, rounds, S * batch, dev)
     result = {"benchmark": "sweep", "experiment": experiment, "members": S, "batch": batch, "steps": steps,
               "rounds": rounds, "parameters_per_member": n_params,

@@ -119,3 +119,42 @@ def cnn_inputs(wildcards):
 def cnn_datasets(scale):
     """Fig. 7's datasets that this run trains (those not excluded by config exclude_datasets)."""
     return [d for d in PARAMS["fractional", scale]["cnn"]["datasets"] if d not in EXCLUDED_DATASETS]
+
+
+
+# ---- groups of the lyapunov paper's training experiments (rules in lyapunov.smk) ----------------
+def lyapunov_groups(scale, experiment):
+    """Training groups of one experiment: one per method (MNIST) or per (method, batch size)."""
+    p = PARAMS["lyapunov", scale][experiment]
+    if experiment == "mnist":
+        return list(p["methods"])
+    return [f"{m}_b{b}" for m in p["methods"] for b in p["grid"]["batch_size"]]
+
+
+def lyapunov_group_files(experiment, suffixes):
+    """Input function: every training group's files of ``experiment`` (``suffixes``: .csv, ...)."""
+
+    def files(wildcards):
+        return [f"results/{wildcards.scale}/lyapunov/{experiment}/{g}{s}"
+                for g in lyapunov_groups(wildcards.scale, experiment) for s in suffixes]
+
+    return files
+
+
+def lyapunov_train_params(experiment):
+    """The training job's parameters: the experiment's config without the claim/paper values (so
+    that changing those reruns only the figures)."""
+    return lambda scale: {k: v for k, v in PARAMS["lyapunov", scale][experiment].items()
+                          if not k.startswith(("paper_", "z_tolerance", "alpha", "table_", "k_profile"))}
+
+
+def lyapunov_task_job(wildcards):
+    """The --job JSON of a polynomial / score training group (the task is a wildcard)."""
+    return job_spec("lyapunov", wildcards.task, lyapunov_train_params(wildcards.task))(wildcards)
+
+
+def lyapunov_fig08_job(wildcards):
+    """The --job JSON of fig08: both regression tasks' parameters."""
+    params = {t: PARAMS["lyapunov", wildcards.scale][t] for t in ("polynomial", "score")}
+    return json.dumps({"paper": "lyapunov", "name": "fig08", "scale": wildcards.scale, "params": params},
+                      sort_keys=True)

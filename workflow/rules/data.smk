@@ -75,3 +75,12 @@ rule data_cifar10_extract:
         ENV
     shell:
         "python workflow/scripts/data_cifar10_extract.py {input:q} {output:q} 2>&1 | tee {log:q}"
+
+
+# The MNIST files (fractional and lyapunov training jobs).
+MNIST_INPUTS = {
+    "train_images": data_file("mnist/train-images-idx3-ubyte.gz"),
+    "train_labels": data_file("mnist/train-labels-idx1-ubyte.gz"),
+    "test_images": data_file("mnist/t10k-images-idx3-ubyte.gz"),
+    "test_labels": data_file("mnist/t10k-labels-idx1-ubyte.gz"),
+}

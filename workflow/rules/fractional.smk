@@ -117,12 +117,6 @@ rule fractional_cross:
 # ---- Section 5: MNIST training (Fig. 5 and its table; engine: initlab.train, experiment:
 # initlab.sweeps.fractional). One job trains every run of every init as one batched model; the
 # figure/table job reads its metrics, so changing a claim rule or the loss shown never retrains.
-MNIST_INPUTS = {
-    "train_images": data_file("mnist/train-images-idx3-ubyte.gz"),
-    "train_labels": data_file("mnist/train-labels-idx1-ubyte.gz"),
-    "test_images": data_file("mnist/t10k-images-idx3-ubyte.gz"),
-    "test_labels": data_file("mnist/t10k-labels-idx1-ubyte.gz"),
-}
 # Keys that only the figure, table and claims read.
 MNIST_FC_REPORT_KEYS = ("alpha", "improvement", "not_training", "trained_accuracy", "loss_shown", "paper_")
 

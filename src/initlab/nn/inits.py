@@ -21,6 +21,29 @@ Methods here:
   of ||x_k||: ``sigma: corollary4`` is 2/fan_in + 5 (2 - s) / (2 fan_in^2) (Corollary 4, what the
   authors' code uses, ReLU only); ``sigma: exact`` is sigma_bar_a(s, fan_in)^2 of Theorems 1/7
   (``initlab.theory.fractional.sigma_bar``; any slope a).
+
+The lyapunov paper's methods (``initlab.theory.lyapunov``; x_{k+1} = phi_a(W x_k), phi_a the Leaky
+ReLU of negative slope a = option ``slope``, which has no default: leaving it out is an error).  With
+I(a, d) = 1/2 E log sum_i phi_a(g_i)^2 and J(d) = 1/2 E log ||g||^2, g ~ N(0, I_d), i.i.d.
+N(0, sigma^2) weights have the exponent log sigma + I(a, d), and eta times a Haar orthogonal matrix
+has log eta + I(a, d) - J(d):
+
+* ``glorot_uniform`` (the paper's name for Glorot & Bengio 2010): ``xavier_uniform`` with gain 1,
+  U(+-sqrt(6 / (fan_in + fan_out))).
+* ``he_normal`` (He et al. 2015): N(0, 2 / ((1 + a^2) fan_in)), i.e. ``kaiming_normal`` with
+  nonlinearity leaky_relu.
+* ``scaled_orthogonal`` (the paper's standard scaled orthogonal init): eta O with O Haar on O(d),
+  eta = ``scale`` or, by default, eta_he = sqrt(2 / (1 + a^2)) (eq. (13)).  A non-square layer gets a
+  Haar semi-orthogonal O: orthonormal rows when fan_out <= fan_in, orthonormal columns otherwise
+  (``haar_orthogonal``).
+* ``lyapunov_gaussian`` (the paper's Lyapunov initialization, Gaussian): N(0, sigma^2) with
+  sigma = exp(-I(a, d)) (eq. (17), exponent exactly 0; sigma is the entry std itself).
+* ``lyapunov_orthogonal`` (the paper's Lyapunov initialization, orthogonal): eta O with
+  eta = exp(J(d) - I(a, d)) (eq. (17)) and O as for ``scaled_orthogonal``.
+
+  For both Lyapunov methods d is option ``width`` or, when it is not given, the layer's size if the
+  layer is square (fan_in = fan_out); a non-square layer without ``width`` is an error (the
+  exponent is defined for the d x d hidden maps).
 """
 
 from __future__ import annotations
@@ -33,6 +56,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from initlab.theory import fractional as fractional_theory
+from initlab.theory import lyapunov as lyapunov_theory
 
 InitMethod = Callable[..., torch.Tensor]
 INITS: dict[str, InitMethod] = {}
@@ -130,15 +154,118 @@ def fractional_s(fan_in: int, fan_out: int, generator: torch.Generator, s: float
                   generator)
 
 
+
+# --- the lyapunov paper's methods ---------------------------------------------------------------
+
+def _required_slope(method: str, slope) -> float:
+    """The Leaky ReLU slope a as a float; it is a config assumption, so there is no default."""
+    if slope is None:
+        raise ValueError(f"{method} init: option 'slope' (the Leaky ReLU negative slope a) is required; "
+                         f"give it in the init spec, e.g. {{method: {method}, slope: 0.01}}")
+    try:
+        value = float(slope)
+    except (TypeError, ValueError):
+        raise ValueError(f"{method} init: option 'slope' must be a number; got {slope!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{method} init: option 'slope' must be finite; got {slope!r}")
+    return value
+
+
+def haar_orthogonal(rows: int, cols: int, generator: torch.Generator) -> torch.Tensor:
+    """A (rows, cols) float64 Haar-distributed orthogonal matrix (rows = cols) or the first rows / columns
+    of one: orthonormal rows when rows <= cols, orthonormal columns otherwise.  QR of a float64
+    Gaussian matrix with Q's columns multiplied by sign(diag(R)), which makes the law exactly Haar
+    (Mezzadri 2007); drawn on the CPU from ``generator`` (callers round to float32)."""
+    if rows < 1 or cols < 1:
+        raise ValueError(f"haar_orthogonal: need rows, cols >= 1; got {rows} x {cols}")
+    tall = (max(rows, cols), min(rows, cols))
+    q, r = torch.linalg.qr(torch.randn(tall, generator=generator, dtype=torch.float64))
+    signs = torch.sign(torch.diagonal(r))
+    signs[signs == 0] = 1.0  # probability 0; keeps Q orthogonal
+    q = q * signs
+    return q if rows >= cols else q.T.contiguous()
+
+
+@register_init("glorot_uniform")
+def glorot_uniform(fan_in: int, fan_out: int, generator: torch.Generator) -> torch.Tensor:
+    return xavier_uniform(fan_in, fan_out, generator, gain=1.0)
+
+
+@register_init("he_normal", slope=None)
+def he_normal(fan_in: int, fan_out: int, generator: torch.Generator, slope) -> torch.Tensor:
+    return kaiming_normal(fan_in, fan_out, generator, "leaky_relu", _required_slope("he_normal", slope))
+
+
+@register_init("scaled_orthogonal", slope=None, scale=None)
+def scaled_orthogonal(fan_in: int, fan_out: int, generator: torch.Generator, slope, scale) -> torch.Tensor:
+    """``scale`` (default eta_he(slope); the slope is needed only for that default) times a Haar
+    (semi-)orthogonal matrix."""
+    if scale is None:
+        scale = lyapunov_theory.eta_he(_required_slope("scaled_orthogonal", slope))
+    return haar_orthogonal(fan_out, fan_in, generator).mul_(float(scale)).float()
+
+
+@functools.lru_cache(maxsize=None)
+def lyapunov_scales(slope: float, width: int) -> tuple[float, float]:
+    """(sigma_lyapunov, scale_lyapunov_orth) = (exp(-I(a, d)), exp(J(d) - I(a, d))), eq. (17): the
+    Gaussian entry std and the orthogonal factor whose Lyapunov exponent is exactly 0."""
+    row = lyapunov_theory.lookup_row(slope, width)
+    return float(row["sigma_lyapunov"]), float(row["scale_lyapunov_orth"])
+
+
+def _lyapunov_width(method: str, fan_in: int, fan_out: int, width) -> int:
+    """d of the Lyapunov scale: ``width`` if given, else the size of a square layer."""
+    if width is not None:
+        try:
+            d = int(width)
+            exact = float(width) == d
+        except (TypeError, ValueError):
+            exact = False
+        if not exact or d < 1:
+            raise ValueError(f"{method} init: option 'width' must be a positive integer; got {width!r}")
+        return d
+    if fan_in != fan_out:
+        raise ValueError(f"{method} init: the Lyapunov scale is defined for the d x d hidden maps; this layer "
+                         f"is {fan_out} x {fan_in} (fan_out x fan_in), so give option 'width' (the hidden "
+                         f"width d) for the input / output maps")
+    return fan_in
+
+
+def _lyapunov_scale(method: str, fan_in: int, fan_out: int, slope, width, which: int) -> float:
+    a = _required_slope(method, slope)
+    if not a > 0:
+        raise ValueError(f"{method} init: needs slope a > 0 (got {a}); for ReLU (a = 0) the exponent is "
+                         f"-inf and there is no Lyapunov scale")
+    return lyapunov_scales(a, _lyapunov_width(method, fan_in, fan_out, width))[which]
+
+
+@register_init("lyapunov_gaussian", slope=None, width=None)
+def lyapunov_gaussian(fan_in: int, fan_out: int, generator: torch.Generator, slope, width) -> torch.Tensor:
+    sigma = _lyapunov_scale("lyapunov_gaussian", fan_in, fan_out, slope, width, 0)
+    return normal((fan_out, fan_in), sigma, generator)
+
+
+@register_init("lyapunov_orthogonal", slope=None, width=None)
+def lyapunov_orthogonal(fan_in: int, fan_out: int, generator: torch.Generator, slope, width) -> torch.Tensor:
+    eta = _lyapunov_scale("lyapunov_orthogonal", fan_in, fan_out, slope, width, 1)
+    return haar_orthogonal(fan_out, fan_in, generator).mul_(eta).float()
+
+
 @dataclass(frozen=True)
 class InitSpec:
     """One init method with its options (a sorted tuple of (name, value)), and optionally other specs
-    for the first and the last linear map.  Build it with ``InitSpec.parse``."""
+    for the first and the last linear map.  Build it with ``InitSpec.parse``.
+
+    ``candidates`` > 1 makes it a *sampled* init (lyapunov paper, Sec. 4): the model draws that many
+    whole networks in turn from the member's init stream and keeps the one whose mean output-to-input
+    norm ratio on probe inputs is closest to ``norm_target`` (``BatchedMLP.init``)."""
 
     method: str = "pytorch_default"
     options: tuple[tuple[str, Any], ...] = ()
     first: "InitSpec | None" = None
     last: "InitSpec | None" = None
+    candidates: int = 1
+    norm_target: float = 1.0
 
     def __post_init__(self):
         if self.method not in INITS:
@@ -147,6 +274,10 @@ class InitSpec:
         if unknown:
             raise ValueError(f"init method {self.method!r}: unknown option(s) {unknown}; allowed: "
                              f"{sorted(INIT_OPTIONS[self.method]) or 'none'}")
+        if not (isinstance(self.candidates, int) and self.candidates >= 1):
+            raise ValueError(f"init candidates = {self.candidates!r}; must be an integer >= 1")
+        if not self.norm_target > 0:
+            raise ValueError(f"init norm_target = {self.norm_target!r}; must be > 0")
 
     @classmethod
     def parse(cls, value: "str | Mapping[str, Any] | InitSpec | None") -> "InitSpec":
@@ -162,8 +293,10 @@ class InitSpec:
             raise ValueError(f"init spec {value!r} has no 'method'")
         method = body.pop("method")
         first, last = body.pop("first", None), body.pop("last", None)
+        candidates, norm_target = int(body.pop("candidates", 1)), float(body.pop("norm_target", 1.0))
         return cls(method, tuple(sorted(body.items())),
-                   None if first is None else cls.parse(first), None if last is None else cls.parse(last))
+                   None if first is None else cls.parse(first), None if last is None else cls.parse(last),
+                   candidates, norm_target)
 
     def for_layer(self, index: int, n_layers: int) -> "InitSpec":
         """The spec that applies to linear map ``index`` of ``n_layers`` (first/last rule)."""
@@ -184,4 +317,6 @@ class InitSpec:
             text += f" [first: {self.first.describe()}]"
         if self.last is not None:
             text += f" [last: {self.last.describe()}]"
+        if self.candidates > 1:
+            text += f" [best of {self.candidates} by output norm ratio -> {self.norm_target}]"
         return text

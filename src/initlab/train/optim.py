@@ -23,14 +23,6 @@ def _is_scalar(value) -> bool:
     return isinstance(value, (int, float)) or (isinstance(value, torch.Tensor) and value.ndim == 0)
 
 
-def _per_seed(value, like: torch.Tensor) -> torch.Tensor:
-    """A scalar or (S,) value as a tensor broadcastable against ``like`` (S, ...)."""
-    t = torch.as_tensor(value, dtype=like.dtype, device=like.device)
-    if t.ndim == 0:
-        return t
-    return t.reshape((-1,) + (1,) * (like.ndim - 1))
-
-
 class BatchedOptimizer:
     """Adam (L2 weight decay, like torch.optim.Adam), AdamW (decoupled decay) or SGD (momentum).
 
@@ -86,21 +78,27 @@ class BatchedOptimizer:
                   beta2=self.betas[1], weight_decay=float(self.weight_decay), eps=self.eps,
                   amsgrad=False, maximize=False)
         else:
-            views = {k: self.layout.views(v) for k, v in self.state.items()}
-            grads = self.layout.views(grad)
-            for name, p in self.layout.views(self.flat).items():
-                state = {k: v[name] for k, v in views.items()}
-                if self.kind in ("adam", "adamw"):
-                    self._adam(p, grads[name], state, lr_factor)
-                else:
-                    self._sgd(p, grads[name], state, lr_factor)
+            # One pass over the whole flat buffer; per-member values become per-entry tensors by one
+            # gather (a loop over the parameters would cost ~10 operator calls per layer).
+            lr = self._per_entry(self.lr, grad) * self._per_entry(lr_factor, grad)
+            wd = self._per_entry(self.weight_decay, grad)
+            if self.kind in ("adam", "adamw"):
+                self._adam(self.flat, grad, self.state, lr, wd)
+            else:
+                self._sgd(self.flat, grad, self.state, lr, wd)
         if masked:
             self.flat.copy_(torch.where(keep, self.flat, before))
 
-    def _adam(self, p, grad, state, lr_factor):
+    def _per_entry(self, value, like: torch.Tensor):
+        """A scalar as is; one value per member (S,) as one value per entry of the flat buffer."""
+        if _is_scalar(value):
+            return float(value)
+        if self._seed_index is None or self._seed_index.device != like.device:
+            self._seed_index = self.layout.seed_index().to(like.device)
+        return torch.as_tensor(value, dtype=like.dtype, device=like.device)[self._seed_index]
+
+    def _adam(self, p, grad, state, lr, wd):
         b1, b2 = self.betas
-        lr = _per_seed(self.lr, p) * _per_seed(lr_factor, p)
-        wd = _per_seed(self.weight_decay, p)
         if self.kind == "adamw":
             p.mul_(1 - lr * wd)
         else:
@@ -111,17 +109,15 @@ class BatchedOptimizer:
         denom = state["exp_avg_sq"].sqrt().div_(math.sqrt(1 - b2 ** step)).add_(self.eps)
         p.sub_(state["exp_avg"].div(denom).mul_(lr / (1 - b1 ** step)))
 
-    def _sgd(self, p, grad, state, lr_factor):
+    def _sgd(self, p, grad, state, lr, wd):
         """torch.optim.SGD semantics (dampening 0, no Nesterov)."""
-        lr = _per_seed(self.lr, p) * _per_seed(lr_factor, p)
-        wd = _per_seed(self.weight_decay, p)
         grad = grad + wd * p
         if "momentum_buffer" in state:  # a seed with momentum 0 gets buf = grad: plain SGD
             buf = state["momentum_buffer"]
             if float(self.step_count) == 1:
                 buf.copy_(grad)
             else:
-                buf.mul_(_per_seed(self.momentum, p)).add_(grad)
+                buf.mul_(self._per_entry(self.momentum, p)).add_(grad)
             grad = buf
         p.sub_(lr * grad)
 
