@@ -166,3 +166,21 @@ def test_a_tiny_polynomial_group_trains_and_summarises():
     assert verdicts["table_poly_he_step80"] == "not-run"
     assert verdicts["table_poly_he_step40"] in ("reproduced", "deviates")
     assert "poly_sampled_discard_large_inits" in verdicts
+
+
+def test_selection_claims_compare_the_papers_choice_with_ours():
+    p = small_params(z_tolerance=3.0, paper_selected={"he": [1e-3, 1e-4, 16, 0.5], "sampled_lyapunov_orthogonal": [0.1, 1e-4, 16, 0.5]})
+    chosen = pd.DataFrame([{"method": "he", "combo": 0, "lr0": 1e-3, "lr_final": 1e-4, "weight_decay": 0.01,
+                            "batch_size": 16, "selection_score": 0.5},
+                           {"method": "sampled_lyapunov_orthogonal", "combo": 1, "lr0": 1e-2, "lr_final": 1e-4,
+                            "weight_decay": 0.01, "batch_size": 16, "selection_score": 9.0}])
+    final = pd.DataFrame({"method": ["he"] * 4 + ["sampled_lyapunov_orthogonal"] * 4, "run": list(range(4)) * 2,
+                          "final_loss": [0.5, 0.5, 0.6, 0.7, 9.0, 9.0, 9.5, 9.9]})
+    rows = {r["claim_id"]: r for r in lyapunov.selection_claims({"chosen": chosen, "final": final}, p)}
+    assert rows["polynomial_selected_he"]["verdict"] == "reproduced"
+    assert rows["polynomial_selected_sampled_lyapunov_orthogonal"]["verdict"] == "not-run"  # lr0 0.1 not in the grid
+    assert rows["polynomial_avg_test_loss_he"]["verdict"] == "reproduced"
+    assert rows["polynomial_avg_test_loss_sampled_lyapunov_orthogonal"]["verdict"] == "deviates"
+    p2 = small_params(z_tolerance=3.0, paper_selected={"he": [1e-2, 1e-4, 16, 0.5]})
+    rows = {r["claim_id"]: r for r in lyapunov.selection_claims({"chosen": chosen[:1], "final": final}, p2)}
+    assert rows["polynomial_selected_he"]["verdict"] == "deviates"

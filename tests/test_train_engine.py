@@ -388,3 +388,18 @@ def test_mse_sum_sums_over_outputs():
     target = torch.zeros(1, 2, 2)
     assert per_seed_loss(out, target, "mse_sum").item() == pytest.approx(2.5)  # (1 + 4 + 0) / 2 examples
     assert per_seed_loss(out, target, "mse").item() == pytest.approx(1.25)
+
+
+def test_train_flushes_denormals_only_while_it_runs():
+    """Inside train (seen from a metrics hook) denormals flush to zero; afterwards the process
+    computes with IEEE denormals again (other code, e.g. hypothesis, relies on them)."""
+    seen = []
+
+    def hook(epoch, params, alive):
+        seen.append(float(torch.tensor(1e-39) * 1.0))
+        return {}
+
+    train(BatchedMLP(MLPSpec(6, 8, 1, 3)), [0], toy_data(n=64), TrainSettings(epochs=1, batch_size=32),
+          log=lambda m: None, metrics_hook=hook)
+    assert seen and all(v == 0.0 for v in seen)
+    assert float(torch.tensor(1e-39) * 1.0) != 0.0

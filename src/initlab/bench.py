@@ -17,8 +17,8 @@ process and interleaved round by round (so that load from other processes hits a
 * ``loop``: a plain per-seed loop, what the papers' code does: S nn.Modules (the same networks)
   each with its own torch.optim.Adam, one after the other.
 
-All three use the same torch threads and the same process settings (``initlab.train.engine.
-tune_cpu_process``: malloc keeps freed memory, denormals flush to zero; recorded as ``process``).  Examples are counted per seed (S * batch per step).
+All three use the same torch threads and the same CPU settings (``initlab.train.engine.cpu_tuned``:
+malloc keeps freed memory, denormals flush to zero; recorded as ``process``).  Examples are counted per seed (S * batch per step).
 The JSON has the medians over rounds (``batched_examples_per_s``, ``loop_examples_per_s``,
 ``vmap_examples_per_s``), ``speedup`` = batched / loop and ``vmap_speedup`` = vmap / loop, and the
 per-round values.
@@ -37,6 +37,8 @@ from pathlib import Path
 
 import torch
 from torch.nn import functional as F
+
+from initlab.train.engine import cpu_tuned_call
 
 
 def _sync(device: torch.device) -> None:
@@ -78,6 +80,7 @@ def _interleaved_rounds(runners: dict, variants, steps: int, rounds: int, exampl
     return per_round
 
 
+@cpu_tuned_call
 def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: int, rounds: int = 5,
                        in_features: int = 54, classes: int = 7, model: str = "aol",
                        device: str = "cpu", threads: int | None = None, variants=("batched", "vmap", "loop"),
@@ -86,12 +89,12 @@ def training_benchmark(depth: int, width: int, seeds: int, batch: int, steps: in
     from torch.func import functional_call, grad, stack_module_state, vmap
 
     from initlab.nn.models import MLP, BatchedMLP, MLPSpec
-    from initlab.train.engine import ParamLayout, loss_and_grad_fn, seed_generator, train_step, tune_cpu_process
+    from initlab.train.engine import ParamLayout, loss_and_grad_fn, seed_generator, train_step, current_cpu_tuning
     from initlab.train.optim import BatchedOptimizer
 
     if threads:
         torch.set_num_threads(threads)
-    process = tune_cpu_process()  # for every variant alike: the engine's process settings
+    process = current_cpu_tuning()  # for every variant alike: the engine's CPU settings (cpu_tuned_call)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
     spec = MLPSpec(in_features, width, depth, classes, lipschitz=None if model == "plain" else "aol",
@@ -252,6 +255,7 @@ SWEEP_EXPERIMENTS = {"fractional_fig05": _fractional_fig05_setup,
                      "lyapunov_score": lambda n: _lyapunov_setup("score", n)}
 
 
+@cpu_tuned_call
 def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20, rounds: int = 3,
                     device: str = "cpu", threads: int | None = None, variants=("batched", "loop"),
                     return_state: bool = False) -> dict:
@@ -260,7 +264,7 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     same pre-loaded tensors, interleaved round by round in this process.  Examples are counted per
     member.  ``gflops_per_s`` = 6 x parameters per member x batched examples/s; ``matmul_gflops_per_s``
     is a large square matmul timed here (the arithmetic limit)."""
-    from initlab.train.engine import ParamLayout, loss_and_grad_fn, seed_generator, train_step, tune_cpu_process
+    from initlab.train.engine import ParamLayout, loss_and_grad_fn, seed_generator, train_step, current_cpu_tuning
     from initlab.train.members import as_members
     from initlab.train.optim import BatchedOptimizer
 
@@ -268,7 +272,7 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
         raise ValueError(f"experiment {experiment!r}; allowed: {', '.join(SWEEP_EXPERIMENTS)}")
     if threads:
         torch.set_num_threads(threads)
-    process = tune_cpu_process()  # for every variant alike: the engine's process settings
+    process = current_cpu_tuning()  # for every variant alike: the engine's CPU settings (cpu_tuned_call)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
     setup = SWEEP_EXPERIMENTS[experiment](members)

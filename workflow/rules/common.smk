@@ -158,3 +158,8 @@ def lyapunov_fig08_job(wildcards):
     params = {t: PARAMS["lyapunov", wildcards.scale][t] for t in ("polynomial", "score")}
     return json.dumps({"paper": "lyapunov", "name": "fig08", "scale": wildcards.scale, "params": params},
                       sort_keys=True)
+
+
+# GPUs a training job asks its executor for (the SLURM executor reads the `gpu` resource): one where
+# config `device` is cuda, none otherwise (auto trains on a GPU only where the job finds one).
+GPU_REQUEST = 1 if config["device"] == "cuda" else 0

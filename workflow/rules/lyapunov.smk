@@ -98,6 +98,7 @@ rule lyapunov_mnist_train:
     resources:
         mem_mb=lambda wc: 16000 if wc.scale == "full" else 3000,
         runtime=lambda wc: 1440 if wc.scale == "full" else 30,
+        gpu=GPU_REQUEST,
     conda:
         ENV
     shell:
@@ -125,6 +126,7 @@ rule lyapunov_task_train:
     resources:
         mem_mb=lambda wc: 8000 if wc.scale == "full" else 2000,
         runtime=lambda wc: 1440 if wc.scale == "full" else 30,
+        gpu=GPU_REQUEST,
     conda:
         ENV
     shell:

@@ -560,6 +560,7 @@ def task_claims(summary: Mapping[str, Any], p: Mapping[str, Any], zero_signal: f
                                f"(5 % tolerance); the best constant output of the assumed task gives {zero_signal:.4g}",
                                measured, math.nan, p["paper_zero_signal_loss"], 0.05 * p["paper_zero_signal_loss"],
                                p["z_tolerance"]))
+    out += selection_claims(summary, p)
     early = min(2000, steps_trained) if task == "polynomial" else min(p["short_steps"], steps_trained)
     last_step = int(runs.step.max())
     present = set(methods)
@@ -613,4 +614,38 @@ def task_claims(summary: Mapping[str, Any], p: Mapping[str, Any], zero_signal: f
                              f"(best-of-K median curves: orthogonal below at {int((o < g).sum())} of {len(o)} kept steps; at the last, "
                              f"{g.iloc[-1]:.3g} vs {o.iloc[-1]:.3g})", "yes", "yes" if overtakes else "no", None,
                              "reproduced" if overtakes else "deviates"))
+    return out
+
+
+def selection_claims(summary: Mapping[str, Any], p: Mapping[str, Any]) -> list[dict]:
+    """Appendix H / Table 7: per method, whether the paper's selected (lr0, lr_final, batch) is in our
+    grid and is what we select, and its average test loss (the mean of the best of K_best runs'
+    final test loss at the selection) against ours, with a bootstrap standard error over runs."""
+    out = []
+    task = p["kind"]
+    grid = combinations(p)
+    final = summary["final"]
+    for _, row in summary["chosen"].iterrows():
+        if row.method not in p.get("paper_selected", {}):
+            continue
+        lr0, lr_final, batch, avg_loss = p["paper_selected"][row.method]
+        paper = f"lr0 {lr0:g}, lr_final {lr_final:g}, batch {int(batch)}"
+        ours = f"lr0 {row.lr0:g}, lr_final {row.lr_final:g}, batch {int(row.batch_size)}"
+        cid = f"{task}_selected_{row.method}"
+        what = f"{task}: hyperparameters selected for {PAPER_NAMES[row.method]}"
+        in_grid = any(math.isclose(c["lr0"], lr0) and math.isclose(c["lr_final"], lr_final) and c["batch_size"] == batch
+                      for c in grid)
+        if not in_grid:
+            out.append(not_run(cid, what, paper, "the paper's combination is not in this scale's grid"))
+        else:
+            same = (math.isclose(row.lr0, lr0) and math.isclose(row.lr_final, lr_final) and int(row.batch_size) == batch)
+            out.append(claim(cid, f"{what} (ours: {ours})", paper, ours, None, "reproduced" if same else "deviates"))
+        runs = final[final.method == row.method]["final_loss"].to_numpy()
+        k = min(p["k_best"], len(runs))
+        rng = np.random.default_rng(0)
+        boot = [order_stats.best_of_k_mean(runs[rng.integers(0, len(runs), len(runs))], k) for _ in range(400)]
+        out.append(value_claim(f"{task}_avg_test_loss_{row.method}",
+                               f"{task}: average test loss at the selected hyperparameters, {PAPER_NAMES[row.method]} "
+                               f"(mean of the best of {k} of {len(runs)} runs' final test loss)",
+                               float(row.selection_score), float(np.std(boot, ddof=1)), avg_loss, 0.005, p["z_tolerance"]))
     return out

@@ -32,7 +32,9 @@ aside, each with a message, and training restarts from scratch.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import hashlib
 import json
 import math
@@ -118,10 +120,39 @@ def _torch_libgomp():
         return None
 
 
-def tune_cpu_process() -> dict[str, bool]:
-    """The engine's process settings (``keep_freed_memory``, ``flush_denormals``), applied by
-    ``train`` and by the benchmarks to every variant alike; returns which took effect."""
-    return {"keep_freed_memory": keep_freed_memory(), "flush_denormals": flush_denormals()}
+_TUNED = {"depth": 0, "state": None}
+
+
+@contextlib.contextmanager
+def cpu_tuned():
+    """The engine's CPU settings for the duration of a block: ``keep_freed_memory`` (process-wide,
+    harmless elsewhere) and ``flush_denormals``, which is switched back off when the outermost block
+    ends, since flushing denormals changes arithmetic everywhere in the process (e.g. hypothesis
+    refuses to run with it).  Used by ``train`` and by the benchmarks, for every variant alike.
+    Yields which settings took effect."""
+    if _TUNED["depth"] == 0:
+        _TUNED["state"] = {"keep_freed_memory": keep_freed_memory(), "flush_denormals": flush_denormals(True)}
+    _TUNED["depth"] += 1
+    try:
+        yield dict(_TUNED["state"])
+    finally:
+        _TUNED["depth"] -= 1
+        if _TUNED["depth"] == 0 and _TUNED["state"]["flush_denormals"]:
+            flush_denormals(False)
+
+
+def cpu_tuned_call(function: Callable) -> Callable:
+    """``function`` run inside ``cpu_tuned()``."""
+    @functools.wraps(function)
+    def tuned(*args, **kwargs):
+        with cpu_tuned():
+            return function(*args, **kwargs)
+    return tuned
+
+
+def current_cpu_tuning() -> dict[str, bool] | None:
+    """The settings of the active ``cpu_tuned`` block (None outside one)."""
+    return dict(_TUNED["state"]) if _TUNED["depth"] else None
 
 
 def seed_generator(seed: int, stream: str) -> torch.Generator:
@@ -492,6 +523,7 @@ def _per_member(members: list[Member], settings: TrainSettings, name: str):
     return values[0] if len(set(values)) == 1 else torch.tensor(values, dtype=torch.float64)
 
 
+@cpu_tuned_call
 def train(model, members: Sequence[int | Member], data: "Data | StreamData", settings: TrainSettings, device="cpu",
           checkpoint: str | os.PathLike | None = None, log: Callable[[str], None] = print,
           metrics_hook: Callable[[int, dict, torch.Tensor], dict[str, torch.Tensor]] | None = None,
@@ -513,7 +545,6 @@ def train(model, members: Sequence[int | Member], data: "Data | StreamData", set
     """
     started = time.perf_counter()
     device = torch.device(device)
-    tune_cpu_process()
     members = as_members(members)
     S = len(members)
     data = data.to(device, dtype)
