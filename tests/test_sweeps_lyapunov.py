@@ -108,6 +108,8 @@ def test_value_claim_says_deviates_outside_the_tolerance():
     assert lyapunov.value_claim("c", "x", 50.0, 1.0, 52.0, 0.5, 3.0)["verdict"] == "reproduced"
     assert lyapunov.value_claim("c", "x", 50.0, 1.0, 54.0, 0.5, 3.0)["verdict"] == "deviates"
     assert lyapunov.value_claim("c", "x", math.nan, 1.0, 54.0, 0.5, 3.0)["verdict"] == "deviates"
+    # a standard error far larger than the value confirms nothing
+    assert lyapunov.value_claim("c", "x", 1.2, 1e10, 0.8, 0.005, 3.0)["verdict"] == "deviates"
 
 
 def test_ordering_claim_needs_every_comparison_significant():

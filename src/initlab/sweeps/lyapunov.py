@@ -429,10 +429,14 @@ def value_claim(claim_id: str, what: str, ours: float, standard_error: float, pa
     if not np.isfinite(ours):
         return claim(claim_id, f"{what}: no finite replicated value", paper_value, ours, standard_error, "deviates")
     gap = abs(ours - paper_value)
-    allowed = z_tolerance * (standard_error if np.isfinite(standard_error) else 0.0) + half_unit
-    verdict = "reproduced" if gap <= allowed else "deviates"
+    spread = z_tolerance * (standard_error if np.isfinite(standard_error) else 0.0)
+    allowed = spread + half_unit
+    # A band wider than the value itself (e.g. a few runs with losses of 1e10) confirms nothing.
+    informative = spread <= max(abs(paper_value), half_unit)
+    verdict = "reproduced" if gap <= allowed and informative else "deviates"
+    note = "" if informative else "; the uncertainty is larger than the value: not confirmed"
     return claim(claim_id, f"{what}: |{ours:.4g} - {paper_value:.4g}| = {gap:.3g} vs allowed {allowed:.3g} "
-                 f"({z_tolerance:g} SE + {half_unit:g} rounding)", paper_value, round(float(ours), 6),
+                 f"({z_tolerance:g} SE + {half_unit:g} rounding){note}", paper_value, round(float(ours), 6),
                  round(float(standard_error), 6), verdict)
 
 
@@ -540,8 +544,9 @@ def task_claims(summary: Mapping[str, Any], p: Mapping[str, Any], zero_signal: f
     for method in methods:
         for step, paper_value in zip(p["table_steps"], p["paper_table"][method]):
             cid = f"table_{'poly' if task == 'polynomial' else 'score'}_{method}_step{step}"
-            what = f"{task} table: {PAPER_NAMES[method]} median best-of-{p['k_best']} loss at step {step}"
             row = table[(table.method == method) & (table.step == step)] if not table.empty else table
+            k = int(row.k_best.iloc[0]) if not row.empty else p["k_best"]
+            what = f"{task} table: {PAPER_NAMES[method]} median best-of-{k} loss at step {step}"
             if step > steps_trained or row.empty:
                 out.append(not_run(cid, what, paper_value, f"{steps_trained} steps trained"))
                 continue
