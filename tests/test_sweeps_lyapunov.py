@@ -186,3 +186,17 @@ def test_selection_claims_compare_the_papers_choice_with_ours():
     p2 = small_params(z_tolerance=3.0, paper_selected={"he": [1e-2, 1e-4, 16, 0.5]})
     rows = {r["claim_id"]: r for r in lyapunov.selection_claims({"chosen": chosen[:1], "final": final}, p2)}
     assert rows["polynomial_selected_he"]["verdict"] == "deviates"
+
+
+def test_k_robustness_claim_says_deviates_when_the_selection_changes_with_k():
+    # combo 0: steady runs; combo 1: one excellent run and bad others -> best of 2 prefers combo 0,
+    # best of 5 prefers combo 1
+    rows = [{"method": "he", "combo": c, "run": r, "epoch": 3, "test_loss": v, "lr0": 1e-3, "lr_final": 1e-4,
+             "weight_decay": 0.0, "batch_size": 16}
+            for c, values in ((0, [1.0] * 6), (1, [0.01, 5, 5, 5, 5, 5])) for r, v in enumerate(values)]
+    frame = pd.DataFrame(rows)
+    p = {"k_profile": [1, 2, 5]}
+    assert lyapunov.k_robustness_claim("polynomial", frame, p)["verdict"] == "deviates"
+    steady = frame.assign(test_loss=np.where(frame.combo == 0, 1.0, 2.0))
+    assert lyapunov.k_robustness_claim("polynomial", steady, p)["verdict"] == "reproduced"
+    assert lyapunov.k_robustness_claim("polynomial", frame, {"k_profile": [1, 2]})["verdict"] == "not-run"

@@ -1,5 +1,6 @@
 """Lyapunov paper, Fig. 8: the selection statistic (mean of the best of K runs' final test loss) vs
-K for the polynomial and the score, at each method's selected combination."""
+K for the polynomial and the score, at each method's selected combination; whether the selection is
+robust to K (claims)."""
 
 import pandas as pd
 
@@ -16,6 +17,7 @@ def main(job):
         last = metrics[metrics.epoch == metrics.epoch.max()]
         chosen = lyapunov.best_of_k_selection(last, "test_loss", p["k_best"])
         profiles.append(lyapunov.best_of_k_profile(last, chosen, "test_loss", p["k_profile"]).assign(task=task))
+        job.claim(**lyapunov.k_robustness_claim(task, last, p))
     profile = pd.concat(profiles, ignore_index=True)[["task", "method", "k", "best_of_k_mean"]]
     job.write_csv("fig08", profile)
     job.save_figure("fig08", lyapunov_fig08(profile))

@@ -48,6 +48,7 @@ from scipy import stats
 from initlab.nn.conv import BatchedCNN, CNNSpec
 from initlab.nn.inits import InitSpec
 from initlab.nn.models import BatchedMLP, MLPSpec
+from initlab.sweeps import claim
 from initlab.train.augment import random_flip_crop
 from initlab.train.engine import Data, TrainResult, TrainSettings, evaluate, train
 from initlab.train.gradient_noise import tail_indices
@@ -284,12 +285,6 @@ def final_table(metrics: pd.DataFrame, inits: list[str], paper: dict[str, dict[s
 
 
 # ---- claim rules --------------------------------------------------------------------------------------
-def claim(claim_id: str, description: str, paper_value: Any, replicated: Any, uncertainty: Any,
-          verdict: str) -> dict[str, Any]:
-    return {"claim_id": claim_id, "description": description, "paper_value": paper_value,
-            "replicated_value": replicated, "uncertainty": uncertainty, "verdict": verdict}
-
-
 def cell_claim(claim_id: str, what: str, ours: np.ndarray, paper_mean: float, paper_std_ddof0: float,
                paper_runs: int, n_cells: int, alpha: float = 0.05, min_runs: int = 3) -> dict[str, Any]:
     """One table cell: Welch's t-test of our runs against the paper's summary (its std is ddof 0,

@@ -16,7 +16,7 @@ compared on the same batches and, where two methods draw alike, the same initial
   the exact order statistic over all K-subsets (``initlab.stats.order_stats``).
 
 Unstated settings (slope, grids, lr_final, K_cand, the norm target, the tasks) are config values
-marked ``x-assumption`` in ``workflow/schemas/lyapunov.schema.yaml``.
+marked ``x-assumption`` in ``config/schemas/lyapunov.schema.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import torch
 from initlab.nn.inits import InitSpec
 from initlab.nn.models import BatchedMLP, MLPSpec
 from initlab.stats import order_stats
+from initlab.sweeps import claim
 from initlab.theory import lyapunov_tasks
 from initlab.train import Data, StreamData, TrainSettings, train
 from initlab.train.members import Member
@@ -416,12 +417,6 @@ def task_table(summary: Mapping[str, Any], p: Mapping[str, Any]) -> pd.DataFrame
 
 # ---- claims ------------------------------------------------------------------------------------
 
-def claim(claim_id: str, description: str, paper_value: Any, replicated: Any, uncertainty: Any, verdict: str
-          ) -> dict[str, Any]:
-    return {"claim_id": claim_id, "description": description, "paper_value": paper_value,
-            "replicated_value": replicated, "uncertainty": uncertainty, "verdict": verdict}
-
-
 def value_claim(claim_id: str, what: str, ours: float, standard_error: float, paper_value: float, half_unit: float,
                 z_tolerance: float) -> dict[str, Any]:
     """A printed number against ours: reproduced when |ours - paper| <= z_tolerance x standard error
@@ -654,3 +649,19 @@ def selection_claims(summary: Mapping[str, Any], p: Mapping[str, Any]) -> list[d
                                f"(mean of the best of {k} of {len(runs)} runs' final test loss)",
                                float(row.selection_score), float(np.std(boot, ddof=1)), avg_loss, 0.005, p["z_tolerance"]))
     return out
+
+
+def k_robustness_claim(task: str, final: pd.DataFrame, p: Mapping[str, Any]) -> dict[str, Any]:
+    """Appendix H: "our results are robust to the choice of K ... as long as we don't use [lost,
+    probably K = 1]": the combination selected for every method is the same for every K >= 2 of
+    ``k_profile`` that the runs allow (``final``: every run's last-epoch metrics)."""
+    runs = int(final.groupby(["method", "combo"]).size().min())
+    ks = [k for k in p["k_profile"] if 2 <= k <= runs]
+    description = f"{task}: 'our results are robust to the choice of K' (selected combination per method for K in {ks})"
+    if len(ks) < 2:
+        return not_run(f"{task}_robust_to_k", description, "yes", f"{runs} runs allow fewer than two K >= 2")
+    picks = {k: best_of_k_selection(final, "test_loss", k).set_index("method")["combo"] for k in ks}
+    changed = sorted(m for m in picks[ks[0]].index if len({int(picks[k][m]) for k in ks}) > 1)
+    return claim(f"{task}_robust_to_k", description + (f"; changes with K for {', '.join(changed)}" if changed else ""),
+                 "yes", "yes" if not changed else f"no ({len(changed)} methods)", None,
+                 "reproduced" if not changed else "deviates")
