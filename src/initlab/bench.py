@@ -219,22 +219,18 @@ def _lyapunov_setup(experiment: str, n_members: int | None):
     from initlab.config import resolve
     from initlab.nn.models import MLP, BatchedMLP
     from initlab.sweeps import lyapunov
-    from initlab.train.members import Member
 
     config = Path(__file__).resolve().parents[2] / "config" / "lyapunov.yaml"
     p = resolve(yaml.safe_load(config.read_text())["lyapunov"][experiment], "full")
     batch = {"mnist": p.get("batch_size"), "polynomial": 500, "score": 400}[experiment]
-    per_method = [m for m in lyapunov.members({**p, "runs": 1}, next(iter(p["methods"])),
-                                              None if experiment == "mnist" else batch)]
-    combos = len(per_method)
+    group_batch = None if experiment == "mnist" else batch
+    combos = len(lyapunov.members({**p, "runs": 1}, next(iter(p["methods"])), group_batch))
     n_members = n_members or 10 * combos * len(p["methods"])
-    runs = max(1, n_members // (combos * len(p["methods"])))
-    members = []
-    for run in range(runs):  # seed-major across methods: one data order per seed
-        for method in p["methods"]:
-            members += [m for m in lyapunov.members({**p, "runs": run + 1}, method,
-                                                    None if experiment == "mnist" else batch) if dict(m.labels)["run"] == run]
-    members = members[:n_members]
+    runs = max(1, math.ceil(n_members / (combos * len(p["methods"]))))
+    per_method = {method: lyapunov.members({**p, "runs": runs}, method, group_batch) for method in p["methods"]}
+    # seed-major across methods: the members of one seed (every method and combination) share its batches
+    members = [m for run in range(runs) for method in p["methods"] for m in per_method[method]
+               if dict(m.labels)["run"] == run][:n_members]
     spec = lyapunov.net_spec(p)
     model = BatchedMLP(spec)
     model.selection_inputs = torch.rand(p["probe_rows"], p["in_features"], generator=torch.Generator().manual_seed(0))
