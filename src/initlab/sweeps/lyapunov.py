@@ -476,6 +476,12 @@ def not_run(claim_id: str, description: str, paper_value: Any, reason: str) -> d
     return claim(claim_id, f"{description}: not run at this scale ({reason})", paper_value, None, None, "not-run")
 
 
+def comparisons(pairs, runs_at, at, symbol: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``ordering_claim``'s comparisons: for every (better, worse) method pair, both methods' runs at
+    ``at`` (an epoch or a step), labelled 'better<symbol>worse'."""
+    return [(f"{a}{symbol}{b}", runs_at(a, at), runs_at(b, at)) for a, b in pairs]
+
+
 def mnist_claims(metrics: pd.DataFrame, chosen: pd.DataFrame, curves: pd.DataFrame, p: Mapping[str, Any]) -> list[dict]:
     """Every printed cell of table_mnist and the ordering claims of Section 5."""
     out = []
@@ -497,22 +503,22 @@ def mnist_claims(metrics: pd.DataFrame, chosen: pd.DataFrame, curves: pd.DataFra
         return sel[(sel.method == method) & (sel.epoch == epoch)]["test_accuracy"].to_numpy()
 
     present = set(methods)
-    new, old = [m for m in LYAPUNOV if m in present], [m for m in PREVIOUS if m in present]
+    new_vs_old = [(a, b) for a in LYAPUNOV if a in present for b in PREVIOUS if b in present]
     out.append(ordering_claim("mnist_lyapunov_beats_previous",
                               f"'All our four new methods strongly outperform the previous methods': final (epoch {trained}) test accuracy",
-                              [(f"{a}>{b}", runs_at(a, trained), runs_at(b, trained)) for a in new for b in old],
-                              p["alpha"], lower_is_better=False))
+                              comparisons(new_vs_old, runs_at, trained, ">"), p["alpha"], lower_is_better=False))
     pairs = [(s, u) for s, u in SAMPLED_PAIRS if s in present and u in present]
     early = [e for e in (1, 5) if e <= trained]
     out.append(ordering_claim("mnist_sampled_better_early",
                               "'the sampled methods are better at epochs 1 and 5 than the unsampled ones'",
-                              [(f"{s}>{u}@{e}", runs_at(s, e), runs_at(u, e)) for s, u in pairs for e in early],
+                              [(f"{label}@{e}", a, b) for pair in pairs for e in early
+                               for label, a, b in comparisons([pair], runs_at, e, ">")],
                               p["alpha"], lower_is_better=False) if early and pairs else
                not_run("mnist_sampled_better_early", "sampled better at epochs 1 and 5", "yes", "no such epoch trained"))
     if trained >= 15 and pairs:
         out.append(ordering_claim("mnist_unsampled_better_later",
                                   f"'for higher epochs the unsampled versions perform better' (epoch {trained})",
-                                  [(f"{u}>{s}", runs_at(u, trained), runs_at(s, trained)) for s, u in pairs],
+                                  comparisons([(u, s) for s, u in pairs], runs_at, trained, ">"),
                                   p["alpha"], lower_is_better=False))
     else:
         out.append(not_run("mnist_unsampled_better_later", "unsampled better for higher epochs", "yes",
@@ -565,16 +571,14 @@ def task_claims(summary: Mapping[str, Any], p: Mapping[str, Any], zero_signal: f
     last_step = int(runs.step.max())
     present = set(methods)
     if task == "polynomial":
-        new, old = [m for m in LYAPUNOV if m in present], [m for m in PREVIOUS if m in present]
+        new_vs_old = [(a, b) for a in LYAPUNOV if a in present for b in PREVIOUS if b in present]
         out.append(ordering_claim("poly_lyapunov_beats_previous_early",
                                   f"'All Lyapunov initializations outperform the previous initialization methods in the first few thousand training steps' (step {early})",
-                                  [(f"{a}<{b}", runs_at(a, early), runs_at(b, early)) for a in new for b in old],
-                                  p["alpha"], lower_is_better=True))
+                                  comparisons(new_vs_old, runs_at, early, "<"), p["alpha"], lower_is_better=True))
         pairs = [(s, u) for s, u in SAMPLED_PAIRS if s in present and u in present]
         out.append(ordering_claim("poly_sampled_beats_unsampled",
                                   f"'our sampled methods are ... strongly outperforming the unsampled methods' (step {last_step})",
-                                  [(f"{s}<{u}", runs_at(s, last_step), runs_at(u, last_step)) for s, u in pairs],
-                                  p["alpha"], lower_is_better=True))
+                                  comparisons(pairs, runs_at, last_step, "<"), p["alpha"], lower_is_better=True))
         init = summary["initial"]
         worst = {m: float(np.nanmax(np.where(np.isfinite(init[init.method == m].initial_loss), init[init.method == m].initial_loss, np.inf)))
                  for m in present}
@@ -587,21 +591,20 @@ def task_claims(summary: Mapping[str, Any], p: Mapping[str, Any], zero_signal: f
         if {"orthogonal", "lyapunov_gaussian"} <= present:
             out.append(ordering_claim("poly_orthogonal_overtakes_lyapunov_gaussian",
                                       f"'scaled orthogonal initialization eventually outperforms Lyapunov Gaussian initialization' (step {last_step})",
-                                      [("orthogonal<lyapunov_gaussian", runs_at("orthogonal", last_step),
-                                        runs_at("lyapunov_gaussian", last_step))], p["alpha"], lower_is_better=True))
+                                      comparisons([("orthogonal", "lyapunov_gaussian")], runs_at, last_step, "<"),
+                                      p["alpha"], lower_is_better=True))
     else:
         others = [m for m in methods if m != "sampled_lyapunov_orthogonal"]
         if "sampled_lyapunov_orthogonal" in present:
             out.append(ordering_claim("score_sampled_orthogonal_fastest",
                                       f"'Sampled Lyapunov Orthogonal is the fastest learning initialization' (step {early})",
-                                      [(f"sampled_lyapunov_orthogonal<{m}", runs_at("sampled_lyapunov_orthogonal", early), runs_at(m, early))
-                                       for m in others], p["alpha"], lower_is_better=True))
-        sampled = [m for m in ("sampled_lyapunov_gaussian", "sampled_lyapunov_orthogonal") if m in present]
-        old = [m for m in ("he", "orthogonal") if m in present]
+                                      comparisons([("sampled_lyapunov_orthogonal", m) for m in others], runs_at, early, "<"),
+                                      p["alpha"], lower_is_better=True))
+        sampled_vs_old = [(a, b) for a in ("sampled_lyapunov_gaussian", "sampled_lyapunov_orthogonal") if a in present
+                          for b in ("he", "orthogonal") if b in present]
         out.append(ordering_claim("score_sampled_faster_than_existing",
                                   f"'the losses of both sampled Lyapunov methods decrease faster than with existing initialization methods' (step {early})",
-                                  [(f"{a}<{b}", runs_at(a, early), runs_at(b, early)) for a in sampled for b in old],
-                                  p["alpha"], lower_is_better=True))
+                                  comparisons(sampled_vs_old, runs_at, early, "<"), p["alpha"], lower_is_better=True))
         curves = summary["curves"]
         if {"orthogonal", "sampled_lyapunov_gaussian"} <= present:
             o = curves[curves.method == "orthogonal"].set_index("step")["best_of_k_median"]
