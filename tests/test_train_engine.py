@@ -82,6 +82,46 @@ def test_optimizer_matches_torch_optim(kind, kwargs, per_seed_lr):
         torch.testing.assert_close(mine["b"][s], leaves[1].detach(), rtol=1e-10, atol=1e-12)
 
 
+def test_per_member_adamw_with_per_member_schedule_matches_torch_and_freezes_the_dead():
+    """One lr, weight decay and schedule factor per member (the fused kernel's direction, then the
+    per-member decay and step): each member follows its own torch.optim.AdamW; a member that dies
+    keeps its parameters from then on."""
+    torch.manual_seed(2)
+    S = 3
+    params = {"w": torch.randn(S, 4, 5, dtype=torch.float64), "b": torch.randn(S, 4, dtype=torch.float64),
+              "c": torch.randn(S, 4, dtype=torch.float64), "q": torch.randn(S, 6, dtype=torch.float64)}
+    lrs, decays = [1e-2, 3e-3, 5e-2], [0.0, 0.1, 0.02]
+    layout = ParamLayout(params)
+    assert [tuple(v.shape) for v in layout.member_blocks(layout.flatten(params))] == [(1, S, 20), (2, S, 4), (1, S, 6)]
+    flat = layout.flatten(params)
+    opt = BatchedOptimizer(layout, flat, "adamw", lr=torch.tensor(lrs, dtype=torch.float64),
+                           weight_decay=torch.tensor(decays, dtype=torch.float64))
+    refs = []
+    for s in range(S):
+        leaves = [params[n][s].clone().requires_grad_() for n in params]
+        refs.append((leaves, torch.optim.AdamW(leaves, lr=lrs[s], weight_decay=decays[s])))
+    frozen = None
+    for step in range(25):
+        factor = torch.tensor([1.0, 0.5, 0.1], dtype=torch.float64) ** (step / 25)
+        alive = torch.tensor([True, step < 10, True])
+        grads = {n: torch.randn(v.shape, dtype=torch.float64) for n, v in params.items()}
+        opt.step(layout.flatten(grads), alive, factor)
+        if step == 9:
+            frozen = layout.views(flat)["w"][1].clone()
+        for s, (leaves, ref) in enumerate(refs):
+            if not alive[s]:
+                continue
+            for leaf, n in zip(leaves, params):
+                leaf.grad = grads[n][s].clone()
+            ref.param_groups[0]["lr"] = lrs[s] * float(factor[s])
+            ref.step()
+    mine = layout.views(flat)
+    assert torch.equal(mine["w"][1], frozen)
+    for s, (leaves, _) in enumerate(refs):
+        for leaf, n in zip(leaves, params):
+            torch.testing.assert_close(mine[n][s], leaf.detach(), rtol=1e-10, atol=1e-12)
+
+
 def test_dead_seed_is_frozen_and_nan_grad_ignored():
     params = {"w": torch.randn(3, 4)}
     layout = ParamLayout(params)

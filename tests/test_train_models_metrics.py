@@ -114,19 +114,21 @@ def _gradients(net, params, x, y, alive, backward):
                                                     ("aol", "rows", "all"), ("aol", "columns", "internal")])
 @pytest.mark.parametrize("relu_on_logits", [False, True])
 @pytest.mark.parametrize("depth", [0, 1, 4])
-def test_manual_backward_equals_autograd(lipschitz, scale, layers, relu_on_logits, depth):
+@pytest.mark.parametrize("activation,groups", [("relu", 4), ("leaky_relu", 4), ("leaky_relu", 2)])
+def test_manual_backward_equals_autograd(lipschitz, scale, layers, relu_on_logits, depth, activation, groups):
     """Every parameter's gradient (float64), including a dead seed (zero gradient), equals autograd's
-    through ``forward``; the loss equals too."""
+    through ``forward``; the loss equals too.  groups < 4: pairs of members share their inputs."""
     spec = MLPSpec(5, 8, depth, 3, lipschitz=lipschitz, aol_scale=scale, aol_layers=layers,
-                   relu_on_logits=relu_on_logits, bias_init="uniform_fan_in")
+                   relu_on_logits=relu_on_logits, bias_init="uniform_fan_in", activation=activation,
+                   slope=0.2 if activation == "leaky_relu" else None)
     net = BatchedMLP(spec)
     assert net.manual_backward
     g = torch.Generator().manual_seed(depth)
     params = {k: (0.3 * torch.randn(v.shape, generator=g) if k.startswith("log_q") else v).double()
-              for k, v in net.init([seed_generator(s, "init") for s in (1, 2, 3)]).items()}
-    x = torch.randn(3, 7, 5, generator=g, dtype=torch.float64)
-    y = torch.randint(0, 3, (3, 7), generator=g)
-    alive = torch.tensor([True, False, True])
+              for k, v in net.init([seed_generator(s, "init") for s in (1, 2, 3, 4)]).items()}
+    x = torch.randn(groups, 7, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (4, 7), generator=g)
+    alive = torch.tensor([True, False, True, True])
     loss_manual, grad_manual = _gradients(net, params, x, y, alive, "manual")
     loss_autograd, grad_autograd = _gradients(net, params, x, y, alive, "autograd")
     torch.testing.assert_close(loss_manual, loss_autograd, rtol=1e-13, atol=0)

@@ -310,6 +310,8 @@ def per_seed_loss(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> to
     'bce' takes one logit (C = 1) and targets in {0, 1}."""
     S, B = outputs.shape[:2]
     if kind == "cross_entropy":
+        if _feature_major(outputs):  # classes as dim 1 of (S, C, B): vectorised over the batch
+            return F.cross_entropy(outputs.transpose(1, 2), targets.reshape(S, B), reduction="none").mean(1)
         return F.cross_entropy(outputs.reshape(S * B, -1), targets.reshape(S * B),
                                reduction="none").reshape(S, B).mean(1)
     if kind == "bce":
@@ -322,8 +324,19 @@ def per_seed_loss(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> to
 def per_seed_correct(outputs: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
     """Number of correct predictions per member (classification losses): (S,)."""
     S, B = outputs.shape[:2]
-    predicted = outputs.argmax(-1) if kind == "cross_entropy" else (outputs.reshape(S, B) > 0).long()
+    if kind == "cross_entropy":
+        # max(1).indices: the first maximum, as argmax, but measured 8x faster than argmax(1) over dim 1
+        predicted = outputs.transpose(1, 2).max(1).indices if _feature_major(outputs) else outputs.argmax(-1)
+    else:
+        predicted = (outputs.reshape(S, B) > 0).long()
     return (predicted == targets.reshape(-1, B)).sum(1)
+
+
+def _feature_major(outputs: torch.Tensor) -> bool:
+    """Whether (S, B, C) outputs are a view of a contiguous (S, C, B) tensor (``BatchedMLP``'s manual
+    pass).  Softmax and argmax over the 10 classes of MNIST then run along contiguous batch rows:
+    measured 2x (log-softmax) and 7x (argmax) faster than on the strided view or on (S * B, C) rows."""
+    return outputs.shape[2] > 1 and outputs.transpose(1, 2).is_contiguous()
 
 
 class _SeedStreams:
@@ -428,6 +441,17 @@ class ParamLayout:
         for o, k in zip(self.offsets, self.sizes):
             total += flat[o:o + k].view(self.n_seeds, -1).sum(1)
         return total
+
+    def member_blocks(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """The buffer ``flat`` as a few (n, S, k) views, one per run of consecutive parameters with k
+        entries per member, so that one value per member broadcasts as (1, S, 1) over the whole
+        buffer in a handful of operator calls, with no per-entry expansion."""
+        S, blocks, start = self.n_seeds, [], 0
+        for end in range(1, len(self.sizes) + 1):
+            if end == len(self.sizes) or self.sizes[end] != self.sizes[start]:
+                blocks.append(flat[self.offsets[start]:self.offsets[end]].view(end - start, S, -1))
+                start = end
+        return blocks
 
     def seed_index(self) -> torch.Tensor:
         """The seed (0..S-1) of every entry of the flat buffer."""
