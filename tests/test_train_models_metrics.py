@@ -114,15 +114,22 @@ def _gradients(net, params, x, y, alive, backward):
                                                     ("aol", "rows", "all"), ("aol", "columns", "internal")])
 @pytest.mark.parametrize("relu_on_logits", [False, True])
 @pytest.mark.parametrize("depth", [0, 1, 4])
-@pytest.mark.parametrize("activation,groups", [("relu", 4), ("leaky_relu", 4), ("leaky_relu", 2)])
-def test_manual_backward_equals_autograd(lipschitz, scale, layers, relu_on_logits, depth, activation, groups):
+@pytest.mark.parametrize("activation,groups,chunked", [("relu", 4, False), ("leaky_relu", 4, False),
+                                                      ("leaky_relu", 2, False), ("relu", 4, True),
+                                                      ("leaky_relu", 2, True)])
+def test_manual_backward_equals_autograd(lipschitz, scale, layers, relu_on_logits, depth, activation, groups,
+                                         chunked):
     """Every parameter's gradient (float64), including a dead seed (zero gradient), equals autograd's
-    through ``forward``; the loss equals too.  groups < 4: pairs of members share their inputs."""
+    through ``forward``; the loss equals too.  groups < 4: pairs of members share their inputs;
+    chunked: the manual pass runs one input group after another (``member_chunks``)."""
     spec = MLPSpec(5, 8, depth, 3, lipschitz=lipschitz, aol_scale=scale, aol_layers=layers,
                    relu_on_logits=relu_on_logits, bias_init="uniform_fan_in", activation=activation,
                    slope=0.2 if activation == "leaky_relu" else None)
     net = BatchedMLP(spec)
     assert net.manual_backward
+    if chunked:
+        net.CHUNK_BYTES = 1
+        assert len(net.member_chunks(4, groups, 7, 8)) == groups
     g = torch.Generator().manual_seed(depth)
     params = {k: (0.3 * torch.randn(v.shape, generator=g) if k.startswith("log_q") else v).double()
               for k, v in net.init([seed_generator(s, "init") for s in (1, 2, 3, 4)]).items()}
@@ -137,6 +144,23 @@ def test_manual_backward_equals_autograd(lipschitz, scale, layers, relu_on_logit
     from initlab.train.engine import ParamLayout
     dead = ParamLayout(params).views(grad_manual)
     assert all(torch.all(v[1] == 0) for v in dead.values())
+
+
+def test_member_chunks_are_whole_input_groups_within_the_budget():
+    net = BatchedMLP(MLPSpec(784, 10, 98, 10))
+    per_member = 99 * 11 * 256 * 4  # stored activations of one member at batch 256 (float32)
+    for n_members, n_groups in [(420, 10), (420, 420), (7, 7), (42, 1), (600, 100)]:
+        chunks = net.member_chunks(n_members, n_groups, 256)
+        group = n_members // n_groups
+        assert [c.start for c in chunks] == sorted({c.start for c in chunks}) and chunks[0].start == 0
+        assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:])) and chunks[-1].stop == n_members
+        assert all(c.start % group == 0 and c.stop % group == 0 for c in chunks)
+        sizes = [c.stop - c.start for c in chunks]
+        assert max(sizes) * per_member <= max(net.CHUNK_BYTES, group * per_member)  # one group may exceed it
+        assert len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0]  # equal blocks, the last one no larger
+        if len(chunks) > 1:  # no fewer blocks would do: two of them together exceed the budget
+            assert (sizes[0] + sizes[-1]) * per_member > net.CHUNK_BYTES
+    assert len(BatchedMLP(MLPSpec(54, 64, 30, 7)).member_chunks(10, 10, 64)) == 1  # the decay group: one block
 
 
 def test_manual_backward_availability_and_layout_check():

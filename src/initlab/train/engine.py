@@ -507,11 +507,20 @@ def loss_and_grad_fn(model, backward: str = "auto", compile: bool = False) -> Ca
         return autograd_step
 
     def manual_step(params, xb, yb, alive, loss_kind, dropout_rng=None):
-        outputs, cache = model.forward_for_backward(params, xb)
-        outputs_leaf = outputs.detach().requires_grad_(True)
-        loss, correct = seed_losses(outputs_leaf, yb, alive, loss_kind)
-        model.backward(params, cache, outputs_leaf.grad)
-        return loss, correct
+        grads = {name: p.grad for name, p in params.items()}
+        S, G = alive.shape[0], xb.shape[0]
+        losses, corrects = [], []
+        for members in model.member_chunks(S, G, xb.shape[1], xb.element_size()):  # cache-sized blocks
+            inputs = slice(members.start * G // S, members.stop * G // S)
+            outputs, cache = model.forward_for_backward(params, xb[inputs], members)
+            outputs_leaf = outputs.detach().requires_grad_(True)
+            loss, correct = seed_losses(outputs_leaf, yb[members], alive[members], loss_kind)
+            model.backward(grads, cache, outputs_leaf.grad)
+            losses.append(loss)
+            corrects.append(correct)
+        if len(losses) == 1:
+            return losses[0], corrects[0]
+        return torch.cat(losses), None if corrects[0] is None else torch.cat(corrects)
     return manual_step
 
 
