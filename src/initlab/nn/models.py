@@ -2,9 +2,12 @@
 
 A *batched* model holds S independent networks of one architecture as stacked tensors
 (``weight_l``: (S, fan_out, fan_in), ``bias_l``: (S, fan_out), ``log_q_l``: (S, fan_in)) and runs them
-with batched matrix products (``torch.baddbmm``) on inputs of shape (S, B, fan_in).  Seed s of a
-batch is initialised from its own ``torch.Generator`` only, so it is the same network whether it is
-trained alone or among other seeds.
+with batched matrix products (``torch.baddbmm``) on inputs of shape (S, B, fan_in) in ``forward``
+(differentiated by autograd).  The engine's hand-written pass for (Leaky) ReLU nets
+(``forward_for_backward`` / ``backward``) computes the same maps feature-major, W h with h of shape
+(S, width, B), in cache-sized blocks of members.  Seed s of a batch is initialised from its own
+``torch.Generator`` only, so it is the same network whether it is trained alone or among other
+seeds.
 
 The Lipschitz variant is the SLL/AOL layer of the decay paper, eq. (1)-(2): y = W T^(-1/2) x + b with
 T = diag(sum_j |W^T W|_ij q_j / q_i) and learnable q (initialised to 1), followed by ReLU; the
