@@ -350,7 +350,10 @@ def test_flush_denormals_reaches_every_openmp_thread():
     """After the OpenMP pool exists (as in any process that has trained before), flush_denormals
     switches every worker between IEEE denormals and denormals-are-zero: a large elementwise
     product, split over the threads, keeps each denormal input (off) or maps it to exactly 0 (on);
-    a thread left out would leave a block of the other value."""
+    a thread left out would leave a block of the other value.  scikit-learn, imported first, maps
+    its own libgomp below torch's: the pool reached must still be torch's."""
+    import sklearn.metrics  # noqa: F401
+
     from initlab.train.engine import flush_denormals
 
     previous = torch.get_num_threads()

@@ -245,16 +245,38 @@ def _lyapunov_setup(experiment: str, n_members: int | None):
                                                                          weight_decay=member.weight_decay)}
 
 
+def _ldlt_higgs_setup(n_members: int | None, depth: int = 10, width: int = 128):
+    """A group of the ldlt paper's HIGGS sweep: ``depth`` LDLT layers 28 -> width ... -> 1, ELU, BCE,
+    batch 64, AdamW (lr 1e-3, PyTorch defaults); 25 members = 5 scales x 5 folds, each its own batch.
+    The loop is one ``LDLTNet`` (nn.Linear layers with the LDLT parametrization) per run."""
+    from initlab.nn.inits import InitSpec
+    from initlab.nn.ldlt_net import BatchedLDLT, LDLTNet, LDLTNetSpec
+    from initlab.train.members import Member
+
+    spec = LDLTNetSpec(28, width, depth)
+    scales = (1.0, 2.0, 4.0, 8.0, 10.0)
+    n_members = n_members or 25
+    members = [Member(k // len(scales), InitSpec.parse({"method": "scaled_normal", "scale": scales[k % len(scales)]}))
+               for k in range(n_members)]
+    return {"model": BatchedLDLT(spec), "members": members, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01,
+            "batch": 64, "in_features": 28, "loss": "bce",
+            "module": lambda params: LDLTNet(spec, params),
+            "torch_optimizer": lambda module, member: torch.optim.AdamW(module.parameters(), lr=1e-3)}
+
+
 SWEEP_EXPERIMENTS = {"fractional_fig05": _fractional_fig05_setup,
+                     "ldlt_higgs": _ldlt_higgs_setup,
                      "lyapunov_mnist": lambda n: _lyapunov_setup("mnist", n),
                      "lyapunov_polynomial": lambda n: _lyapunov_setup("polynomial", n),
                      "lyapunov_score": lambda n: _lyapunov_setup("score", n)}
+# Experiments whose architecture the bench's --depth / --width change.
+SHAPED_EXPERIMENTS = ("ldlt_higgs",)
 
 
 @cpu_tuned_call
 def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20, rounds: int = 3,
                     device: str = "cpu", threads: int | None = None, variants=("batched", "loop"),
-                    return_state: bool = False) -> dict:
+                    return_state: bool = False, depth: int | None = None, width: int | None = None) -> dict:
     """One sweep group's training step: the batched engine (every member in one model) against the
     authors' structure (one nn.Module and one torch.optim optimizer per run, run after run) on the
     same pre-loaded tensors, interleaved round by round in this process.  Examples are counted per
@@ -271,7 +293,11 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     process = current_cpu_tuning()  # for every variant alike: the engine's CPU settings (cpu_tuned_call)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
-    setup = SWEEP_EXPERIMENTS[experiment](members)
+    shape = {k: v for k, v in (("depth", depth), ("width", width)) if v is not None}
+    if shape and experiment not in SHAPED_EXPERIMENTS:
+        raise ValueError(f"--depth/--width apply to {', '.join(SHAPED_EXPERIMENTS)} only; {experiment} benches "
+                         "its paper's architecture")
+    setup = SWEEP_EXPERIMENTS[experiment](members, **shape)
     model, member_list, batch = setup["model"], as_members(setup["members"]), setup["batch"]
     S = len(member_list)
     init = model.init([seed_generator(m.seed, "init") for m in member_list], [m.init for m in member_list])
@@ -282,6 +308,8 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     loss_kind = setup.get("loss", "cross_entropy")
     if loss_kind == "cross_entropy":
         y = torch.randint(0, setup["classes"], (n_data,), generator=gen).to(dev)
+    elif loss_kind == "bce":
+        y = torch.randint(0, 2, (n_data,), generator=gen).to(dev)
     else:
         y = torch.randn(n_data, setup["targets"], generator=gen).to(dev)
     # Members sharing a data order (consecutive blocks) get one copy of each batch, as in the engine.
@@ -313,11 +341,12 @@ def sweep_benchmark(experiment: str, members: int | None = None, steps: int = 20
     modules = [setup["module"]({k: v[s] for k, v in init.items()}).to(dev) for s in range(S)]
     optimizers = [setup["torch_optimizer"](m, member) for m, member in zip(modules, member_list)]
 
-    loop_loss = F.cross_entropy if loss_kind == "cross_entropy" else (
-        lambda out, target: (out - target).pow(2).sum(-1).mean())
+    loop_loss = {"cross_entropy": F.cross_entropy,
+                 "bce": lambda out, target: F.binary_cross_entropy_with_logits(out[..., 0], target.to(out.dtype))
+                 }.get(loss_kind, lambda out, target: (out - target).pow(2).sum(-1).mean())
     runners = {"batched": run_batched, "loop": _per_run_loop(modules, optimizers, x, y, order, loop_loss, per_order)}
     per_round = _interleaved_rounds(runners, variants, steps, rounds, S * batch, dev)
-    result = {"benchmark": "sweep", "experiment": experiment, "members": S, "batch": batch, "steps": steps,
+    result = {"benchmark": "sweep", "experiment": experiment, **shape, "members": S, "batch": batch, "steps": steps,
               "rounds": rounds, "parameters_per_member": n_params,
               "device": str(dev) if dev.type != "cuda" else f"cuda:{torch.cuda.get_device_name(0)}",
               "threads": torch.get_num_threads(), "torch": torch.__version__, "platform": platform.platform(), "process": process,
@@ -417,10 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     sw.add_argument("--threads", type=int, default=None)
     sw.add_argument("--variants", default="batched,loop", help="comma-separated subset of batched,loop")
+    sw.add_argument("--depth", type=int, default=None, help="layers (ldlt_higgs only; default 10)")
+    sw.add_argument("--width", type=int, default=None, help="hidden width (ldlt_higgs only; default 128)")
     sw.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.command == "sweep":
-        for name in ("members", "steps", "rounds"):
+        for name in ("members", "steps", "rounds", "depth", "width"):
             value = getattr(args, name)
             if value is not None and value < 1:
                 parser.error(f"--{name} must be >= 1; got {value}")
@@ -429,8 +460,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--variants: {args.variants!r}; allowed: batched, loop")
         if args.device == "cuda" and not torch.cuda.is_available():
             parser.error("--device cuda but torch sees no CUDA device; use --device cpu or auto")
+        if (args.depth or args.width) and args.experiment not in SHAPED_EXPERIMENTS:
+            parser.error(f"--depth/--width apply to {', '.join(SHAPED_EXPERIMENTS)} only")
         result = sweep_benchmark(args.experiment, args.members, args.steps, args.rounds, args.device, args.threads,
-                                 variants)
+                                 variants, depth=args.depth, width=args.width)
         if args.json:
             print(json.dumps(result, indent=2))
         else:

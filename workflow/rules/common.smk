@@ -163,3 +163,26 @@ def lyapunov_fig08_job(wildcards):
 # GPUs a training job asks its executor for (the SLURM executor reads the `gpu` resource): one where
 # config `device` is cuda, none otherwise (auto trains on a GPU only where the job finds one).
 GPU_REQUEST = 1 if config["device"] == "cuda" else 0
+
+
+# ---- groups of the ldlt paper's HIGGS sweep (rules in ldlt.smk) ----------------------------------
+def ldlt_higgs_groups(scale):
+    """One training group per (depth, optimizer): d<depth>_<optimizer>."""
+    p = PARAMS["ldlt", scale]["higgs"]
+    return [f"d{d}_{o}" for d in p["depths"] for o in p["optimizers"]]
+
+
+def ldlt_higgs_group_files(suffixes):
+    """Input function: every HIGGS training group's files (``suffixes``: .csv, .features.csv)."""
+
+    def files(wildcards):
+        return [f"results/{wildcards.scale}/ldlt/higgs/{g}{s}" for g in ldlt_higgs_groups(wildcards.scale)
+                for s in suffixes]
+
+    return files
+
+
+def ldlt_higgs_train_params(scale):
+    """The training job's parameters: the sweep's config without its claim thresholds (so that
+    changing those reruns only the figures)."""
+    return {k: v for k, v in PARAMS["ldlt", scale]["higgs"].items() if k != "claims"}

@@ -87,3 +87,59 @@ for _fig in ("fig04", "fig05"):
             ENV
         shell:
             script("ldlt_variance_scaling.py")
+
+
+# ---- HIGGS training sweep (Sec. V, Figs. 6-17; engine: initlab.train, model: initlab.nn.ldlt_net) -
+# One training job per (depth, optimizer) group, its scales x CV folds the members of one batched
+# LDLT network; the figures and claims read every group's metrics (initlab.sweeps.ldlt).
+
+
+rule ldlt_higgs_train:
+    """HIGGS runs of one (depth, optimizer): scales x folds members, per-epoch AUC, Hessian trace,
+    movement, gradient norm, CKA, stable ranks and dead neurons."""
+    input:
+        higgs=data_file("higgs/split_{scale}.npz"),
+    output:
+        metrics_csv="results/{scale}/ldlt/higgs/{group}.csv",
+        features_csv="results/{scale}/ldlt/higgs/{group}.features.csv",
+        metrics_meta="results/{scale}/ldlt/higgs/{group}.meta.json",
+    wildcard_constraints:
+        group=r"d\d+_(sgd|adamw)",
+    params:
+        job=job_spec("ldlt", "higgs", ldlt_higgs_train_params),
+        io=job_io,
+    log:
+        "logs/{scale}/ldlt/higgs/{group}.log",
+    benchmark:
+        "benchmarks/{scale}/ldlt/higgs/{group}.tsv"
+    threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
+    resources:
+        mem_mb=lambda wc: 32000 if wc.scale == "full" else 3000,
+        runtime=lambda wc: 1440 if wc.scale == "full" else 30,
+        gpu=GPU_REQUEST,
+    conda:
+        ENV
+    shell:
+        script("ldlt_higgs_train.py")
+
+
+rule ldlt_higgs:
+    """fig06-fig17 (AUC dynamics, box plots, Hessian trace, movement, gradient norms, the GP map of
+    test AUC, CKA, stable ranks, dead neurons) from every group's metrics; the claims of Sec. V and
+    Appendices B-D."""
+    input:
+        metrics=ldlt_higgs_group_files([".csv"]),
+        features=ldlt_higgs_group_files([".features.csv"]),
+    output:
+        **outputs("ldlt", "higgs", figures=[f"fig{i:02d}" for i in range(6, 18)], datasets=["higgs"]),
+    params:
+        job=job_spec("ldlt", "higgs"),
+        io=job_io,
+    log:
+        "logs/{scale}/ldlt/higgs.log",
+    benchmark:
+        "benchmarks/{scale}/ldlt/higgs.tsv"
+    conda:
+        ENV
+    shell:
+        script("ldlt_higgs.py")

@@ -10,6 +10,8 @@ layer).  New methods join with ``register_init`` (the lyapunov and ldlt experime
 Methods here:
 
 * ``pytorch_default``: nn.Linear's kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(fan_in)).
+* ``scaled_normal`` / ``scaled_uniform`` (ldlt paper, Sec. IV-F): N(0, (scale / sqrt(fan_in))^2) /
+  scale x U(+-1 / sqrt(fan_in)).
 * ``xavier_normal`` / ``xavier_uniform`` (Glorot & Bengio 2010): std = gain sqrt(2 / (fan_in +
   fan_out)), bound = gain sqrt(6 / (fan_in + fan_out)).
 * ``kaiming_normal`` (He et al. 2015, fan-in mode): std = gain / sqrt(fan_in), gain = sqrt(2 / (1 +
@@ -98,6 +100,19 @@ def relu_gain(nonlinearity: str, slope: float = 0.0) -> float:
 @register_init("pytorch_default")
 def pytorch_default(fan_in: int, fan_out: int, generator: torch.Generator) -> torch.Tensor:
     return uniform((fan_out, fan_in), 1.0 / math.sqrt(fan_in), generator)
+
+
+@register_init("scaled_normal", scale=1.0)
+def scaled_normal(fan_in: int, fan_out: int, generator: torch.Generator, scale: float) -> torch.Tensor:
+    """N(0, (scale / sqrt(fan_in))^2): the ldlt paper's init scale (Sec. IV-F, sigma = c / sqrt(n))."""
+    return normal((fan_out, fan_in), float(scale) / math.sqrt(fan_in), generator)
+
+
+@register_init("scaled_uniform", scale=1.0)
+def scaled_uniform(fan_in: int, fan_out: int, generator: torch.Generator, scale: float) -> torch.Tensor:
+    """scale x PyTorch's nn.Linear default, U(+-scale / sqrt(fan_in)) (the alternative reading of the
+    ldlt paper's scale: its first author's layer code keeps nn.Linear's init)."""
+    return uniform((fan_out, fan_in), float(scale) / math.sqrt(fan_in), generator)
 
 
 @register_init("xavier_normal", gain=1.0)

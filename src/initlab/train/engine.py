@@ -111,10 +111,17 @@ def flush_denormals(enabled: bool = True) -> bool:
 
 
 def _torch_libgomp():
-    """The libgomp that torch loaded (Linux: found in /proc/self/maps), or None."""
+    """The libgomp that torch loaded (Linux: found in /proc/self/maps), or None.  Other packages
+    bring their own copies (scikit-learn's scikit_learn.libs/libgomp-*.so, mapped at a lower address
+    once imported): the pool to reach is the one inside torch's package, where there is one."""
     try:
         with open("/proc/self/maps") as maps:
-            path = next((line.split()[-1] for line in maps if "/libgomp" in line), None)
+            paths = list(dict.fromkeys(line.split()[-1] for line in maps if "/libgomp" in line))
+    except OSError:
+        return None
+    torch_dir = os.path.dirname(torch.__file__) + os.sep
+    path = next((p for p in paths if p.startswith(torch_dir)), paths[0] if paths else None)
+    try:
         return ctypes.CDLL(path) if path else None
     except OSError:
         return None
@@ -231,15 +238,28 @@ class Data:
     y_test: torch.Tensor | None = None
     x_val: torch.Tensor | None = None
     y_val: torch.Tensor | None = None
+    # (K, n) row numbers of x_train: subset k is what a member with ``train_subset = k`` trains on
+    # (an epoch is one pass over its n rows); all subsets have the same size.
+    train_subsets: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.train_subsets is not None:
+            subsets = self.train_subsets
+            if subsets.ndim != 2 or subsets.dtype != torch.int64 or subsets.numel() == 0:
+                raise ValueError(f"Data.train_subsets must be a non-empty (K, n) int64 tensor of row numbers; got "
+                                 f"{tuple(subsets.shape)} {subsets.dtype}")
+            if int(subsets.min()) < 0 or int(subsets.max()) >= self.x_train.shape[0]:
+                raise ValueError(f"Data.train_subsets has row numbers outside 0..{self.x_train.shape[0] - 1}")
 
     def to(self, device, dtype: torch.dtype | None = None) -> "Data":
         """Move to ``device``; floating tensors (inputs, regression targets) also to ``dtype``."""
         return Data(*(_move(t, device, dtype) for t in (self.x_train, self.y_train, self.x_test, self.y_test,
-                                                         self.x_val, self.y_val)))
+                                                         self.x_val, self.y_val, self.train_subsets)))
 
     def fingerprint(self) -> str:
         h = hashlib.sha256()
-        _hash_tensors(h, (self.x_train, self.y_train, self.x_test, self.y_test, self.x_val, self.y_val))
+        _hash_tensors(h, (self.x_train, self.y_train, self.x_test, self.y_test, self.x_val, self.y_val,
+                          self.train_subsets))
         return h.hexdigest()[:16]
 
 
@@ -582,7 +602,14 @@ def train(model, members: Sequence[int | Member], data: "Data | StreamData", set
     S = len(members)
     data = data.to(device, dtype)
     stream = isinstance(data, StreamData)
-    N = None if stream else data.x_train.shape[0]
+    subsets = None if stream else data.train_subsets
+    N = None if stream else data.x_train.shape[0] if subsets is None else subsets.shape[1]
+    wanted = sorted({m.train_subset for m in members} - {None})
+    if subsets is None and wanted:
+        raise ValueError(f"members train on subsets {wanted} but the data has no train_subsets")
+    if subsets is not None and (None in {m.train_subset for m in members} or wanted[-1] >= subsets.shape[0]):
+        raise ValueError(f"with Data.train_subsets ({subsets.shape[0]} subsets) every member needs a train_subset "
+                         f"in 0..{subsets.shape[0] - 1}; got {sorted({m.train_subset for m in members}, key=str)}")
     if not stream and N < settings.batch_size and settings.drop_last:
         raise ValueError(f"{N} training examples < batch_size {settings.batch_size} with drop_last")
     initial = model.init([seed_generator(m.seed, "init") for m in members], [m.init for m in members])
@@ -593,16 +620,18 @@ def train(model, members: Sequence[int | Member], data: "Data | StreamData", set
     optimizer = BatchedOptimizer(layout, flat, settings.optimizer, lr=_per_member(members, settings, "lr"),
                                  weight_decay=_per_member(members, settings, "weight_decay"),
                                  momentum=_per_member(members, settings, "momentum"))
-    # One data-order stream per distinct order seed; members sharing it see the same batches.
-    order_seeds = list(dict.fromkeys(m.order_seed for m in members))
-    data_gens = [seed_generator(k, "data") for k in order_seeds]
-    order_of_member = torch.tensor([order_seeds.index(m.order_seed) for m in members])
+    # One data-order stream per distinct (order seed, training subset); members sharing it see the
+    # same batches.
+    order_keys = list(dict.fromkeys((m.order_seed, m.train_subset) for m in members))
+    data_gens = [seed_generator(seed, "data") for seed, _ in order_keys]
+    order_of_member = torch.tensor([order_keys.index((m.order_seed, m.train_subset)) for m in members])
+    order_rows = None if subsets is None else subsets[[k for _, k in order_keys]]  # (orders, N)
     # Members sharing an order in consecutive blocks of equal size get one copy of each batch
     # (the model's grouped_linear); otherwise every member gets its own copy.
-    group_size = S // len(order_seeds)
+    group_size = S // len(order_keys)
     grouped = (getattr(model, "grouped_inputs", False) and augment is None and 1 < group_size and
-               S % len(order_seeds) == 0 and
-               torch.equal(order_of_member, torch.arange(len(order_seeds)).repeat_interleave(group_size)))
+               S % len(order_keys) == 0 and
+               torch.equal(order_of_member, torch.arange(len(order_keys)).repeat_interleave(group_size)))
     own_order = torch.equal(order_of_member, torch.arange(S))  # batch row s is member s's already
     dropout_gens = [seed_generator(m.seed, "dropout") for m in members]
     dropout_rng = _SeedStreams(dropout_gens, device)
@@ -684,6 +713,8 @@ def train(model, members: Sequence[int | Member], data: "Data | StreamData", set
         t0 = time.perf_counter()
         if not stream:
             perms = torch.stack([torch.randperm(N, generator=g) for g in data_gens]).to(device)  # (orders, N)
+            if order_rows is not None:  # positions in each order's subset -> row numbers of x_train
+                perms = torch.gather(order_rows, 1, perms)
         loss_sum = torch.zeros(S, dtype=torch.float64, device=device)
         loss_count = torch.zeros(S, dtype=torch.int64, device=device)
         correct_sum = torch.zeros(S, dtype=torch.float64, device=device)

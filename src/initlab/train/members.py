@@ -6,6 +6,9 @@ train as the members of one batched model (``initlab.train.train``); each member
 init stream, data order, optimizer state and hyperparameters.  ``Member`` is one such row;
 ``None`` fields take the value of the group's ``TrainSettings``.
 
+Training rows: all of the data's training set, or (``train_subset``) one of its ``train_subsets``
+(e.g. the four folds of a cross-validation split that a run trains on).
+
 Data order: by default each member draws its own order from its seed's 'data' stream.  Members
 given the same ``data_seed`` share one order (common random numbers: e.g. run k of every init
 method sees the same batches), which the engine records in the metrics and meta.
@@ -31,6 +34,9 @@ class Member:
     schedule: str | None = None
     lr_final_ratio: float | None = None
     data_seed: int | None = None
+    # Row of ``Data.train_subsets`` this member trains on (e.g. its cross-validation folds); None:
+    # all of x_train.
+    train_subset: int | None = None
     # Free per-run columns copied into the metrics table (e.g. (("init_name", "kaiming"), ("run", 3))).
     labels: tuple[tuple[str, Any], ...] = ()
 

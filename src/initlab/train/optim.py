@@ -16,7 +16,7 @@ import math
 import torch
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine", "step")
+SCHEDULES = ("constant", "cosine", "cosine_epoch", "step")
 
 
 def _is_scalar(value) -> bool:
@@ -169,12 +169,16 @@ def lr_factor(schedule: str, step: int, total_steps: int, final_ratio: float = 0
               steps_per_epoch: int = 1, milestones=(), gamma: float = 0.1) -> float:
     """Multiplier of the base lr at (0-based) ``step``: 'constant'; 'cosine' annealing from lr to
     final_ratio * lr over total_steps, per step (torch.optim.lr_scheduler.CosineAnnealingLR's
-    closed form); 'step': gamma^(number of ``milestones`` <= the step's 0-based epoch), i.e.
+    closed form); 'cosine_epoch': the same over epochs, constant within an epoch (the scheduler
+    stepped once per epoch); 'step': gamma^(number of ``milestones`` <= the step's 0-based epoch), i.e.
     torch.optim.lr_scheduler.MultiStepLR stepped once per epoch."""
     if schedule == "constant":
         return 1.0
     if schedule == "cosine":
         return final_ratio + (1 - final_ratio) * (1 + math.cos(math.pi * step / max(total_steps, 1))) / 2
+    if schedule == "cosine_epoch":  # CosineAnnealingLR(T_max = epochs) stepped once per epoch
+        epochs = max(total_steps // max(steps_per_epoch, 1), 1)
+        return final_ratio + (1 - final_ratio) * (1 + math.cos(math.pi * (step // steps_per_epoch) / epochs)) / 2
     if schedule == "step":
         epoch = step // steps_per_epoch
         return gamma ** sum(1 for m in milestones if m <= epoch)
