@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from initlab.jobs import CLAIM_COLUMNS, Job, atomic_path, run_job
-from initlab.ledger import assumptions, merge_claims
+from initlab.ledger import assumptions, merge_claims, reduced, replication_report
 
 
 def _spec(tmp_path, **extra):
@@ -103,3 +103,17 @@ def test_excluded_targets_become_not_run_rows(tmp_path):
     row = ledger[ledger.claim_id == "fig07_not_built"].iloc[0]
     assert row.verdict == "not-run" and "cifar10" in row.description and "exclude_datasets" in row.description
     assert len(ledger) == 2
+
+
+def test_the_report_lists_what_a_reduced_scale_changed(tmp_path):
+    full = {"higgs": {"width": 512, "depths": [5, 10], "lr": 1e-3, "claims": {"alpha": 0.05}}}
+    quick = {"higgs": {"width": 64, "depths": [5, 10], "lr": 1e-3, "claims": {"alpha": 0.1}}}
+    assert reduced(quick, full) == [{"key": "higgs.width", "value": 64, "full": 512},
+                                    {"key": "higgs.claims.alpha", "value": 0.1, "full": 0.05}]
+    assert reduced(full, full) == []
+    schema = tmp_path / "ldlt.schema.json"
+    schema.write_text('{"properties": {}}')
+    ledger = pd.DataFrame(columns=["paper", "claim_id", "verdict", "paper_value", "replicated_value", "uncertainty"])
+    text = replication_report("quick", {"ldlt": quick}, {"ldlt": schema}, ledger, full_params={"ldlt": full})
+    assert "## Reduced at the quick scale" in text and "| ldlt | `ldlt.higgs.width` | `64` | `512` |" in text
+    assert "Reduced" not in replication_report("full", {"ldlt": full}, {"ldlt": schema}, ledger, full_params={"ldlt": full})

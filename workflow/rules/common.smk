@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from initlab.config import (PAPERS, SCALES, ConfigError, check_against_schema, check_data_mirror,
                             coerce_scalars, resolve)
+from initlab.data import DataError, higgs_split_spec
 
 ENV = "../../environment.yml"
 SCALE_RE = "|".join(SCALES)
@@ -186,3 +187,15 @@ def ldlt_higgs_train_params(scale):
     """The training job's parameters: the sweep's config without its claim thresholds (so that
     changing those reruns only the figures)."""
     return {k: v for k, v in PARAMS["ldlt", scale]["higgs"].items() if k != "claims"}
+
+
+# ---- the HIGGS draw of a scale (rule data_higgs_split in data.smk) ------------------------------
+def higgs_split(scale):
+    """The HIGGS draw of ``scale`` from the file config ldlt.higgs.data_source names (full: the
+    complete UCI file; quick/smoke: the mirrors' 10,984-row sample, or the full download). A
+    change of source is a change of params: the split and everything downstream rebuild."""
+    try:
+        # without the ldlt config (e.g. a workflow of the data rules alone): the registry's source
+        return higgs_split_spec(scale, PARAMS.get(("ldlt", scale), {}).get("higgs", {}).get("data_source"))
+    except DataError as err:
+        raise WorkflowError(f"invalid config ldlt.higgs.data_source: {err}") from None

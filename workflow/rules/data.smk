@@ -6,7 +6,6 @@
 # from the registered URLs; with neither, the fetch fails at once naming the file and how to provide it.
 import os
 
-from initlab.data import higgs_split_spec
 from initlab.data.paths import CIFAR10_ARCHIVE, DataPaths
 
 data_file = DataPaths(config["data_dir"], SCALES)
@@ -43,13 +42,13 @@ rule data_fetch:
 
 rule data_higgs_split:
     """The deterministic HIGGS train/test draw of one scale (full: 100k/20k from the complete UCI
-    file; quick/smoke: from the 10,984-row sample)."""
+    file; quick/smoke: from the source config ldlt.higgs.data_source names)."""
     input:
-        source=lambda w: data_file(higgs_split_spec(w.scale)["source"]),
+        source=lambda w: data_file(higgs_split(w.scale)["source"]),
     output:
         data_file("higgs/split_{scale}.npz"),
     params:
-        split=lambda w: higgs_split_spec(w.scale),
+        split=lambda w: higgs_split(w.scale),
     log:
         "logs/{scale}/data/higgs_split.log",
     benchmark:

@@ -130,6 +130,7 @@ rule ldlt_higgs:
     input:
         metrics=ldlt_higgs_group_files([".csv"]),
         features=ldlt_higgs_group_files([".features.csv"]),
+        higgs=data_file("higgs/split_{scale}.npz"),
     output:
         **outputs("ldlt", "higgs", figures=[f"fig{i:02d}" for i in range(6, 18)], datasets=["higgs"]),
     params:

@@ -20,7 +20,8 @@ rule claims:
 
 
 rule replication_report:
-    """Markdown report: assumptions (config values a paper forced on us) and the claims."""
+    """Markdown report: assumptions (config values a paper forced on us), what a reduced scale
+    changed against the full scale, and the claims."""
     input:
         claims="figures/{scale}/claims.csv",
         schemas=expand("config/schemas/{paper}.schema.json", paper=[p for p in PAPERS if p in config]),
@@ -29,7 +30,8 @@ rule replication_report:
         replication_report_meta="figures/{scale}/replication_report.meta.json",
     params:
         job=job_spec("all", "replication_report",
-                     lambda scale: {p: PARAMS[p, scale] for p in PAPERS if p in config}),
+                     lambda scale: {"scale": {p: PARAMS[p, scale] for p in PAPERS if p in config},
+                                    "full": {p: PARAMS[p, "full"] for p in PAPERS if p in config}}),
         io=job_io,
     log:
         "logs/{scale}/replication_report.log",

@@ -4,6 +4,7 @@ initlab.sweeps.ldlt_claims)."""
 
 import pandas as pd
 
+from initlab.data import load_higgs_split
 from initlab.jobs import run_job
 from initlab.plot import ldlt_sweeps
 from initlab.sweeps.ldlt_claims import higgs_claims
@@ -13,6 +14,10 @@ def main(job):
     metrics = pd.concat([pd.read_csv(f) for f in job.inputs["metrics"]], ignore_index=True)
     features = pd.concat([pd.read_csv(f) for f in job.inputs["features"]], ignore_index=True)
     job.log(f"{metrics.member.nunique()} runs per group, {len(metrics):,} metric rows, {len(features):,} feature rows")
+    split = load_higgs_split(job.inputs["higgs"])["meta"]
+    job.extra_meta["data"] = {"source": split["source"], "source_sha256": split["source_sha256"],
+                              "n_train": split["n_train"], "n_test": split["n_test"]}
+    job.extra_meta["sweep"] = {k: job.params[k] for k in ("width", "depths", "scales", "folds", "epochs", "ldlt_form")}
     for number in range(6, 18):
         name = f"fig{number:02d}"
         if name == "fig15":

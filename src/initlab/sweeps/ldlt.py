@@ -101,6 +101,9 @@ def higgs_data(split: Mapping[str, Any], p: Mapping[str, Any]) -> tuple[Data, li
 # ---- members -----------------------------------------------------------------------------------
 
 def net_spec(p: Mapping[str, Any], depth: int) -> LDLTNetSpec:
+    """28 features -> width ... -> one logit (``output_head`` one_logit_bce, the only head built)."""
+    if p["output_head"] != "one_logit_bce":
+        raise ValueError(f"output_head {p['output_head']!r}: only one_logit_bce is implemented")
     return LDLTNetSpec(28, p["width"], depth, 1, alpha=p["alpha"], gamma=p["gamma"], form=p["ldlt_form"],
                        bias_init=p["bias_init"])
 
