@@ -199,3 +199,18 @@ def higgs_split(scale):
         return higgs_split_spec(scale, PARAMS.get(("ldlt", scale), {}).get("higgs", {}).get("data_source"))
     except DataError as err:
         raise WorkflowError(f"invalid config ldlt.higgs.data_source: {err}") from None
+
+
+# ---- cluster resources of the training jobs ------------------------------------------------------
+def training_runtime(cpu_minutes, gpu_minutes=None):
+    """The ``runtime`` resource (minutes; SLURM's --time) of a training rule: at full scale the
+    longest group's measured (or, where a rule says so, projected) time plus margin, on CPU or,
+    with config device=cuda, on one GPU; an hour at the reduced scales."""
+
+    def runtime(wildcards):
+        if wildcards.scale != "full":
+            return 60
+        return gpu_minutes if GPU_REQUEST and gpu_minutes else cpu_minutes
+
+    return runtime
+

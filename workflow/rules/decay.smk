@@ -105,6 +105,8 @@ rule decay_covtype_train:
     threads: 1
     resources:
         mem_mb=lambda wc: 6000 if wc.scale == "full" else 2000,
+        runtime=training_runtime(240),  # longest full group measured 6,800 s (depth-30 AOL)
+        gpu=GPU_REQUEST,
     conda:
         ENV
     shell:

@@ -115,7 +115,7 @@ rule ldlt_higgs_train:
     threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
     resources:
         mem_mb=lambda wc: 32000 if wc.scale == "full" else 3000,
-        runtime=lambda wc: 1440 if wc.scale == "full" else 30,
+        runtime=training_runtime(14400, 480),  # projected: 2.0 s per depth-10 step on 2 CPU cores; 7-14 GPU-h in all
         gpu=GPU_REQUEST,
     conda:
         ENV

@@ -97,7 +97,7 @@ rule lyapunov_mnist_train:
     threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
     resources:
         mem_mb=lambda wc: 16000 if wc.scale == "full" else 3000,
-        runtime=lambda wc: 1440 if wc.scale == "full" else 30,
+        runtime=training_runtime(720, 120),  # projected from the bench: 32 h CPU over 7 groups
         gpu=GPU_REQUEST,
     conda:
         ENV
@@ -125,7 +125,7 @@ rule lyapunov_task_train:
     threads: lambda wildcards: 1 if wildcards.scale == "smoke" else 2
     resources:
         mem_mb=lambda wc: 8000 if wc.scale == "full" else 2000,
-        runtime=lambda wc: 1440 if wc.scale == "full" else 30,
+        runtime=training_runtime(2880, 240),  # projected from the bench: score about 9 days CPU in all
         gpu=GPU_REQUEST,
     conda:
         ENV
