@@ -1,11 +1,17 @@
 """The rule/script contract: atomic outputs, provenance sidecars, claims, cleanup on failure."""
 
+import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
 
-from initlab.jobs import CLAIM_COLUMNS, Job, atomic_path, run_job
+from initlab.jobs import CLAIM_COLUMNS, Job, atomic_path, remove_stale_temporaries, run_job
 from initlab.ledger import assumptions, merge_claims, reduced, replication_report
 
 
@@ -117,3 +123,46 @@ def test_the_report_lists_what_a_reduced_scale_changed(tmp_path):
     text = replication_report("quick", {"ldlt": quick}, {"ldlt": schema}, ledger, full_params={"ldlt": full})
     assert "## Reduced at the quick scale" in text and "| ldlt | `ldlt.higgs.width` | `64` | `512` |" in text
     assert "Reduced" not in replication_report("full", {"ldlt": full}, {"ldlt": schema}, ledger, full_params={"ldlt": full})
+
+
+@pytest.mark.parametrize("signum, exception", [(signal.SIGTERM, "SystemExit: 143"), (signal.SIGINT, "KeyboardInterrupt")])
+def test_an_interrupted_job_keeps_its_traceback_in_its_log(tmp_path, signum, exception):
+    script = tmp_path / "slow_job.py"
+    script.write_text("import time\nfrom initlab.jobs import run_job\n\n"
+                      "def main(job):\n    print('working', flush=True)\n    time.sleep(60)\n\n"
+                      "if __name__ == '__main__':\n    run_job(main)\n")
+    log = tmp_path / "logs" / "job.log"
+    process = subprocess.Popen([sys.executable, str(script), "--job", _spec(tmp_path), "--rule", "slow_rule",
+                                "--log", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while "working" not in (log.read_text() if log.exists() else "") and time.time() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signum)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+    text = log.read_text()
+    assert "working" in text and "Traceback" in text and exception in text, text
+
+
+def test_stale_temporaries_of_killed_processes_are_removed(tmp_path):
+    output = tmp_path / "t.csv"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale, live = tmp_path / f".t.csv.tmp-{dead}", tmp_path / f".t.csv.tmp-{os.getpid()}"
+    stale.write_text("half")
+    live.write_text("being written")
+    assert remove_stale_temporaries([output]) == [stale]
+    assert live.exists() and not stale.exists()
+
+
+def test_meta_names_the_rule_and_the_script_that_made_it(tmp_path):
+    script = tmp_path / "quick_job.py"
+    script.write_text("import pandas as pd\nfrom initlab.jobs import run_job\n\n"
+                      "def main(job):\n    job.write_csv('t', pd.DataFrame({'x': [1]}))\n\n"
+                      "if __name__ == '__main__':\n    run_job(main)\n")
+    subprocess.run([sys.executable, str(script), "--job", _spec(tmp_path), "--rule", "some_rule", "--log",
+                    str(tmp_path / "job.log")], check=True, capture_output=True, timeout=120)
+    meta = json.loads((tmp_path / "t.meta.json").read_text())
+    assert meta["rule"] == "some_rule"
+    assert meta["script"]["sha256"] == hashlib.sha256(script.read_bytes()).hexdigest()
+    assert "done" in (tmp_path / "job.log").read_text()

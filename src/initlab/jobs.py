@@ -27,12 +27,17 @@ import argparse
 import contextlib
 import csv
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
+import re
+import signal
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -122,6 +127,9 @@ class Job:
     # Taken when the job starts, not when it ends: a commit made while a long job runs must not
     # relabel results computed by the code that was checked out at its start.
     code_at_start: dict[str, Any] = field(default_factory=provenance)
+    rule: str | None = None        # the Snakemake rule that ran the job (--rule)
+    log_path: str | None = None    # the job's log file (--log): stdout, stderr and any traceback
+    script: dict[str, Any] = field(default_factory=dict)  # path and sha256 of the running script
 
     # ---- outputs -------------------------------------------------------------------------------
     def output(self, key: str) -> Path:
@@ -185,6 +193,8 @@ class Job:
             "device": self.device_used,
             "threads": self.threads,
             "wall_time_s": round(time.time() - self.started, 3),
+            "rule": self.rule,
+            "script": self.script,
             "created_utc": now.isoformat(timespec="seconds"),
             **self.code_at_start,
             **self.extra_meta,
@@ -209,23 +219,115 @@ class Job:
                 Path(path).unlink()
 
 
+def _running_script() -> dict[str, Any]:
+    """The script this process runs (sys.argv[0]) and the sha256 of its text; {} when it is not a file."""
+    path = Path(sys.argv[0])
+    if path.suffix != ".py" or not path.is_file():
+        return {}
+    with contextlib.suppress(ValueError):
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    return {"path": path.as_posix(), "sha256": hashlib.sha256(Path(sys.argv[0]).read_bytes()).hexdigest()}
+
+
 def parse_job(argv: list[str] | None = None) -> Job:
     parser = argparse.ArgumentParser(description="Run one pipeline job (normally called by Snakemake).")
     parser.add_argument("--job", required=True, help="JSON: paper, name, scale, params (tracked by Snakemake)")
     parser.add_argument("--io", default="{}", help="JSON: inputs, outputs, threads, device")
+    parser.add_argument("--rule", default=None, help="the Snakemake rule running the job (recorded in the metas)")
+    parser.add_argument("--log", default=None, help="log file: receives stdout, stderr and any traceback")
     args = parser.parse_args(argv)
-    return Job(**json.loads(args.job), **json.loads(args.io))
+    return Job(**json.loads(args.job), **json.loads(args.io), rule=args.rule, log_path=args.log,
+               script=_running_script())
+
+
+class _Tee:
+    """A text stream writing to several (the console and the job's log file)."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.streams[0], name)
+
+
+def _stop_on_sigterm(signum, frame):
+    # Snakemake stops running jobs with SIGTERM (Ctrl-C, a failed sibling job): raise, so that
+    # the traceback reaches the log and half-written outputs are removed, as for Ctrl-C.
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _logged(path: str | None) -> Iterator[Any]:
+    """stdout and stderr also written to ``path`` (in Python, so an interrupted job still writes its
+    traceback there: a ``| tee`` in the shell dies with the same signal); SIGTERM raises SystemExit."""
+    if path is None:
+        yield None
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", buffering=1) as fh:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, fh), _Tee(err, fh)
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if main_thread else None
+        try:
+            yield fh
+        finally:
+            sys.stdout, sys.stderr = out, err
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
+
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
+
+
+def remove_stale_temporaries(paths) -> list[Path]:
+    """Delete the temporary files (``atomic_path``'s ``.<name>.tmp-<pid>``) of the given outputs that
+    belong to processes no longer running (a killed job's leftovers); returns what was removed."""
+    removed = []
+    for path in map(Path, paths):
+        if not path.parent.is_dir():
+            continue
+        for candidate in path.parent.glob(f".{path.name}.tmp-*"):
+            match = _TEMPORARY.match(candidate.name)
+            if not match:
+                continue
+            try:
+                os.kill(int(match["pid"]), 0)
+                continue  # a live process is writing it
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue  # alive, another user's
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
 
 
 def run_job(main: Callable[[Job], None], argv: list[str] | None = None) -> None:
-    """Parse ``--job``, run ``main(job)``, write claims and provenance; clean up on failure."""
+    """Parse ``--job``, run ``main(job)``, write claims and provenance; clean up on failure.  With
+    ``--log``, everything the job prints and any traceback (also of an interrupted job) go to the log."""
     job = parse_job(argv)
-    job.log(f"start; params: {json.dumps(job.params, sort_keys=True)}")
-    try:
-        main(job)
-        job.finish()
-    except BaseException:
-        job.remove_outputs()
-        raise
-    job.log("done")
+    with _logged(job.log_path) as log_file:
+        for stale in remove_stale_temporaries(job.outputs.values()):
+            job.log(f"removed {stale}, left by a killed process")
+        job.log(f"start; params: {json.dumps(job.params, sort_keys=True)}")
+        try:
+            main(job)
+            job.finish()
+        except BaseException:
+            if log_file is not None:  # the console gets it from the interpreter as the exception leaves
+                log_file.write(traceback.format_exc())
+            job.remove_outputs()
+            raise
+        job.log("done")
     sys.stdout.flush()

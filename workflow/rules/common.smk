@@ -105,8 +105,11 @@ def job_io(wildcards, input, output, threads):
 
 
 def script(name):
-    """Shell command running workflow/scripts/<name> on the job spec, output teed to the log."""
-    return f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} 2>&1 | tee {{log:q}}"
+    """Shell command running workflow/scripts/<name> on the job spec.  The script writes its log itself
+    (initlab.jobs.run_job: also the traceback of an interrupted job, which a `| tee` would lose) and
+    records the rule and the script in every .meta.json."""
+    return (f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} --rule {{rule}}"
+            f" --log {{log:q}}")
 
 
 # ---- inputs of the fractional paper's CNN experiment (Fig. 7; rules in fractional.smk) ---------
