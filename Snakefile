@@ -14,6 +14,9 @@ configfile: "config/ldlt.yaml"
 configfile: "config/fractional.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ledger.smk"
 include: "workflow/rules/data.smk"

@@ -132,8 +132,8 @@ def test_an_interrupted_job_keeps_its_traceback_in_its_log(tmp_path, signum, exc
                       "def main(job):\n    print('working', flush=True)\n    time.sleep(60)\n\n"
                       "if __name__ == '__main__':\n    run_job(main)\n")
     log = tmp_path / "logs" / "job.log"
-    process = subprocess.Popen([sys.executable, str(script), "--job", _spec(tmp_path), "--rule", "slow_rule",
-                                "--log", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, str(script), "--job", _spec(tmp_path), "--log", str(log)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while "working" not in (log.read_text() if log.exists() else "") and time.time() < deadline:
         time.sleep(0.1)
@@ -155,14 +155,13 @@ def test_stale_temporaries_of_killed_processes_are_removed(tmp_path):
     assert live.exists() and not stale.exists()
 
 
-def test_meta_names_the_rule_and_the_script_that_made_it(tmp_path):
+def test_meta_names_the_script_that_made_it(tmp_path):
     script = tmp_path / "quick_job.py"
     script.write_text("import pandas as pd\nfrom initlab.jobs import run_job\n\n"
                       "def main(job):\n    job.write_csv('t', pd.DataFrame({'x': [1]}))\n\n"
                       "if __name__ == '__main__':\n    run_job(main)\n")
-    subprocess.run([sys.executable, str(script), "--job", _spec(tmp_path), "--rule", "some_rule", "--log",
-                    str(tmp_path / "job.log")], check=True, capture_output=True, timeout=120)
+    subprocess.run([sys.executable, str(script), "--job", _spec(tmp_path), "--log", str(tmp_path / "job.log")],
+                   check=True, capture_output=True, timeout=120)
     meta = json.loads((tmp_path / "t.meta.json").read_text())
-    assert meta["rule"] == "some_rule"
     assert meta["script"]["sha256"] == hashlib.sha256(script.read_bytes()).hexdigest()
     assert "done" in (tmp_path / "job.log").read_text()

@@ -79,6 +79,15 @@ def test_smoke_dag_runs_offline_and_is_then_complete(clean_copy, data_mirror):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Nothing to be done" in again.stdout + again.stderr
 
+    # the HTML report holds every figure of the DAG (captioned), the claims ledger and the report
+    report = _snakemake(clean_copy, "--report", "figures/smoke/report.html", *config, timeout=300)
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (figures / "report.html").read_text(errors="ignore")
+    pngs = sorted(png.name for png in figures.glob("*/*.png"))
+    assert pngs and [name for name in pngs if name not in html] == []
+    assert html.count("Made by rule") >= len(pngs)  # every figure has its caption
+    assert "claims.csv" in html and "replication_report.md" in html
+
     # a changed parameter reruns exactly the job that uses it, and what depends on it
     changed = _snakemake(clean_copy, "-n", *config, "lyapunov={fig01: {n_networks: {smoke: 211}}}")
     assert changed.returncode == 0, changed.stderr[-3000:]

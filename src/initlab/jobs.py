@@ -127,7 +127,6 @@ class Job:
     # Taken when the job starts, not when it ends: a commit made while a long job runs must not
     # relabel results computed by the code that was checked out at its start.
     code_at_start: dict[str, Any] = field(default_factory=provenance)
-    rule: str | None = None        # the Snakemake rule that ran the job (--rule)
     log_path: str | None = None    # the job's log file (--log): stdout, stderr and any traceback
     script: dict[str, Any] = field(default_factory=dict)  # path and sha256 of the running script
 
@@ -193,7 +192,6 @@ class Job:
             "device": self.device_used,
             "threads": self.threads,
             "wall_time_s": round(time.time() - self.started, 3),
-            "rule": self.rule,
             "script": self.script,
             "created_utc": now.isoformat(timespec="seconds"),
             **self.code_at_start,
@@ -233,10 +231,9 @@ def parse_job(argv: list[str] | None = None) -> Job:
     parser = argparse.ArgumentParser(description="Run one pipeline job (normally called by Snakemake).")
     parser.add_argument("--job", required=True, help="JSON: paper, name, scale, params (tracked by Snakemake)")
     parser.add_argument("--io", default="{}", help="JSON: inputs, outputs, threads, device")
-    parser.add_argument("--rule", default=None, help="the Snakemake rule running the job (recorded in the metas)")
     parser.add_argument("--log", default=None, help="log file: receives stdout, stderr and any traceback")
     args = parser.parse_args(argv)
-    return Job(**json.loads(args.job), **json.loads(args.io), rule=args.rule, log_path=args.log,
+    return Job(**json.loads(args.job), **json.loads(args.io), log_path=args.log,
                script=_running_script())
 
 

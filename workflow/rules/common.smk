@@ -60,7 +60,9 @@ def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):
         named[f"{target}_meta"] = f"{base}.meta.json"
         if target in figures:
             named[f"{target}_pdf"] = f"{base}.pdf"
-            named[f"{target}_png"] = f"{base}.png"
+            # the HTML report (snakemake --report): every figure under its paper, captioned
+            named[f"{target}_png"] = report(f"{base}.png", caption="../report/figure.rst", category=paper,
+                                            subcategory=target, labels={"paper": paper, "figure": target})
     if claims:
         named["claims"] = f"results/{{scale}}/claims/{paper}/{job}.csv"
     if excluded:
@@ -68,7 +70,7 @@ def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):
         return named
     if claims:
         CLAIM_FRAGMENTS.append(named["claims"])
-    OUTPUTS.extend(named.values())
+    OUTPUTS.extend(str(path) for path in named.values())
     return named
 
 
@@ -107,9 +109,8 @@ def job_io(wildcards, input, output, threads):
 def script(name):
     """Shell command running workflow/scripts/<name> on the job spec.  The script writes its log itself
     (initlab.jobs.run_job: also the traceback of an interrupted job, which a `| tee` would lose) and
-    records the rule and the script in every .meta.json."""
-    return (f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} --rule {{rule}}"
-            f" --log {{log:q}}")
+    records itself (path and sha256) in every .meta.json."""
+    return f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} --log {{log:q}}"
 
 
 # ---- inputs of the fractional paper's CNN experiment (Fig. 7; rules in fractional.smk) ---------

@@ -6,7 +6,8 @@ rule claims:
     input:
         fragments=lambda w: [p.format(scale=w.scale) for p in CLAIM_FRAGMENTS],
     output:
-        claims_csv="figures/{scale}/claims.csv",
+        claims_csv=report("figures/{scale}/claims.csv", caption="../report/claims.rst", category="Claims",
+                          labels={"table": "claims ledger"}),
         claims_meta="figures/{scale}/claims.meta.json",
     params:
         job=job_spec("all", "claims", lambda scale: {"excluded_targets": EXCLUDED_TARGETS}),
@@ -26,7 +27,8 @@ rule replication_report:
         claims="figures/{scale}/claims.csv",
         schemas=expand("config/schemas/{paper}.schema.json", paper=[p for p in PAPERS if p in config]),
     output:
-        replication_report_md="figures/{scale}/replication_report.md",
+        replication_report_md=report("figures/{scale}/replication_report.md", caption="../report/replication_report.rst",
+                                     category="Claims", labels={"table": "replication report"}),
         replication_report_meta="figures/{scale}/replication_report.meta.json",
     params:
         job=job_spec("all", "replication_report",
