@@ -30,10 +30,8 @@ from threadpoolctl import threadpool_limits
 
 from initlab import plot
 from initlab.stats.bootstrap import grouped_mean_ci
+from initlab.sweeps.ldlt_claims import OPTIMIZER_NAMES, OPTIMIZERS
 
-# Same names as initlab.sweeps.ldlt (not imported: that module pulls in torch).
-OPTIMIZERS = ("sgd", "adamw")
-OPTIMIZER_NAMES = {"sgd": "SGD", "adamw": "AdamW"}
 OPTIMIZER_COLOURS = {"sgd": plot.PALETTE[1], "adamw": plot.PALETTE[0]}
 OPTIMIZER_MARKERS = {"sgd": "s", "adamw": "o"}
 RUN = ["optimizer", "depth", "scale", "fold"]

@@ -30,7 +30,10 @@ from initlab.jobs import VERDICTS
 from initlab.sweeps import claim
 
 GRID = ["optimizer", "depth", "scale", "fold"]
+# The sweep's optimizers in the paper's order, and their names in figures (one definition for
+# initlab.sweeps.ldlt, the claims and initlab.plot.ldlt_sweeps; this module needs no torch).
 OPTIMIZERS = ("sgd", "adamw")
+OPTIMIZER_NAMES = {"sgd": "SGD", "adamw": "AdamW"}
 CHANCE_AUC = 0.5
 OTHER_FACTORS = {"depth": ["scale", "fold"], "scale": ["depth", "fold"]}
 INCONCLUSIVE = "inconclusive" if "inconclusive" in VERDICTS else "deviates"
