@@ -87,6 +87,8 @@ def test_smoke_dag_runs_offline_and_is_then_complete(clean_copy, data_mirror):
     assert pngs and [name for name in pngs if name not in html] == []
     assert html.count("Made by rule") >= len(pngs)  # every figure has its caption
     assert "claims.csv" in html and "replication_report.md" in html
+    fragments = sorted(path.name for path in (clean_copy / "results" / "smoke" / "claims").glob("*/*.csv"))
+    assert fragments and html.count("The claims that rule") >= len(fragments)  # each job's verdicts
 
     # a changed parameter reruns exactly the job that uses it, and what depends on it
     changed = _snakemake(clean_copy, "-n", *config, "lyapunov={fig01: {n_networks: {smoke: 211}}}")

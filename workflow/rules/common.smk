@@ -64,12 +64,14 @@ def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):
             named[f"{target}_png"] = report(f"{base}.png", caption="../report/figure.rst", category=paper,
                                             subcategory=target, labels={"paper": paper, "figure": target})
     if claims:
-        named["claims"] = f"results/{{scale}}/claims/{paper}/{job}.csv"
+        # in the report beside the job's figures: their claims with the verdicts
+        named["claims"] = report(f"results/{{scale}}/claims/{paper}/{job}.csv", caption="../report/claims_fragment.rst",
+                                 category=paper, subcategory="claims", labels={"paper": paper, "figure": f"claims of {job}"})
     if excluded:
         EXCLUDED_TARGETS.extend({"paper": paper, "target": t, "datasets": excluded} for t in (*tables, *figures))
         return named
     if claims:
-        CLAIM_FRAGMENTS.append(named["claims"])
+        CLAIM_FRAGMENTS.append(str(named["claims"]))
     OUTPUTS.extend(str(path) for path in named.values())
     return named
 
