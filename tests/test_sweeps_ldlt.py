@@ -50,7 +50,8 @@ def test_members_share_init_and_order_within_a_fold():
 
 def test_group_metrics_match_per_member_brute_force():
     p = _params()
-    metrics, features, result, facts = ldlt.train_group(_split(), p, 3, "adamw", log=lambda _: None)
+    split = _split(n_train=301)  # folds of 61 and 60 validation rows: members scored on unequal folds
+    metrics, features, result, facts = ldlt.train_group(split, p, 3, "adamw", log=lambda _: None)
     assert {"val_auc", "test_auc", "hessian_trace", "hessian_trace_stderr", "grad_norm", "movement", "movement_max",
             "cka", "dead_fraction", "grad_stable_rank"} <= set(metrics.columns)
     assert not any(c.startswith("feature_") for c in metrics.columns)
@@ -58,7 +59,8 @@ def test_group_metrics_match_per_member_brute_force():
     assert np.allclose(metrics.groupby("member").movement.cummax(), metrics.movement_max)
     assert sorted(features.epoch.unique()) == [0, 1, 2] and sorted(features.layer.unique()) == [1, 2]
     # movement and gradient norm of one member, recomputed alone
-    data, val_rows, _ = ldlt.higgs_data(_split(), p)
+    data, val_rows, _ = ldlt.higgs_data(split, p)
+    assert len(val_rows[0]) != len(val_rows[1])
     model = ldlt.BatchedLDLT(ldlt.net_spec(p, 3))
     members = ldlt.members(p, 3, "adamw")
     start = model.init([ldlt.seed_generator(m.seed, "init") for m in members], [m.init for m in members])
@@ -73,12 +75,15 @@ def test_group_metrics_match_per_member_brute_force():
     loss = per_seed_loss(net(data.x_train[rows]).unsqueeze(0), data.y_train[rows].unsqueeze(0), "bce")[0]
     grads = torch.autograd.grad(loss, list(net.parameters()))
     assert last.grad_norm == pytest.approx(float(torch.sqrt(sum(g.pow(2).sum() for g in grads))), rel=1e-4)
-    # validation AUC on the member's own held-out fold
+    # validation AUC on the member's own held-out fold, for a member of each fold
     from sklearn.metrics import roc_auc_score
-    val = val_rows[members[s].train_subset]
-    with torch.no_grad():
-        scores = net(data.x_train[val])[:, 0].numpy()
-    assert last.val_auc == pytest.approx(roc_auc_score(data.y_train[val].numpy(), scores), abs=1e-6)
+    for member in (0, s):
+        alone = LDLTNet(model.spec, {k: v[member] for k, v in result.params.items()})
+        val = val_rows[members[member].train_subset]
+        with torch.no_grad():
+            scores = alone(data.x_train[val])[:, 0].numpy()
+        row = metrics.query("epoch == 2 and member == @member").iloc[0]
+        assert row.val_auc == pytest.approx(roc_auc_score(data.y_train[val].numpy(), scores), abs=1e-6)
 
 
 def test_a_killed_group_resumes_to_the_same_numbers(tmp_path):

@@ -26,7 +26,6 @@ Outputs of a group (the contract that the figures and claims read):
 from __future__ import annotations
 
 
-import math
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -134,8 +133,10 @@ def settings(p: Mapping[str, Any], optimizer: str) -> TrainSettings:
 # ---- per-epoch metrics -------------------------------------------------------------------------
 
 def _scores(model: BatchedLDLT, params, x: torch.Tensor, batch: int) -> np.ndarray:
+    """Every member's logit on the rows of x: (n, in) shared, or (S, n, in) one set per member -> (S, n)."""
+    rows = x.shape[-2]
     with torch.no_grad():
-        return torch.cat([model.forward(params, x[i:i + batch])[..., 0] for i in range(0, len(x), batch)],
+        return torch.cat([model.forward(params, x[..., i:i + batch, :])[..., 0] for i in range(0, rows, batch)],
                          dim=1).double().cpu().numpy()
 
 
@@ -159,6 +160,11 @@ def metrics_hook(model: BatchedLDLT, member_list: list[Member], data: Data, val_
     square = [f"weight_{k}" for k in range(1, model.spec.depth - 1)]
     initial_norm = torch.sqrt(sum(initial[w].pow(2).sum((1, 2)) for w in weights))
     folds = [m.train_subset for m in member_list]
+    # each member is scored on its own validation fold only: (S, longest fold) row numbers, shorter
+    # folds padded with their last row (the padding is never read)
+    longest = max(len(rows) for rows in val_rows)
+    padded = torch.stack([torch.cat([rows, rows[-1:].expand(longest - len(rows))]) for rows in val_rows])
+    x_val = data.x_train[padded.to(device)[subset.to(device)]]
     y_train_np, y_test_np = data.y_train.cpu().numpy(), data.y_test.cpu().numpy()
     feature_epochs = {0, 1, p["epochs"]}
 
@@ -167,13 +173,13 @@ def metrics_hook(model: BatchedLDLT, member_list: list[Member], data: Data, val_
 
     def hook(epoch: int, params: dict[str, torch.Tensor], alive: torch.Tensor) -> dict[str, torch.Tensor]:
         cols: dict[str, torch.Tensor] = {}
-        train_scores = _scores(model, params, data.x_train, p["eval_batch_size"])
+        val_scores = _scores(model, params, x_val, p["eval_batch_size"])
         test_scores = _scores(model, params, data.x_test, p["eval_batch_size"])
         val_auc = np.full(len(member_list), np.nan)
         for k, rows in enumerate(val_rows):
             members_k = [s for s, f in enumerate(folds) if f == k]
             if members_k:
-                val_auc[members_k] = auc(train_scores[members_k][:, rows.numpy()], y_train_np[rows.numpy()])
+                val_auc[members_k] = auc(val_scores[members_k][:, :len(rows)], y_train_np[rows.numpy()])
         cols["val_auc"] = torch.from_numpy(val_auc)
         cols["test_auc"] = torch.from_numpy(auc(test_scores, y_test_np))
         leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
