@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -39,8 +40,10 @@ def test_job_writes_outputs_claims_and_provenance(tmp_path):
 
 
 def test_provenance_is_the_code_at_the_start_of_the_job(tmp_path, monkeypatch):
-    commits = iter(["commit-at-start", "commit-made-while-running"])
-    monkeypatch.setattr("initlab.jobs._git_state", lambda cwd: {"git_commit": next(commits), "git_dirty": False})
+    # two calls per provenance(): the working tree's, the imported package's
+    commits = iter(["commit-at-start", "package-at-start", "commit-made-while-running", "package-later"])
+    monkeypatch.setattr("initlab.jobs._git_state",
+                        lambda cwd, only_here=False: {"git_commit": next(commits), "git_dirty": False})
 
     def main(job):
         from initlab.jobs import provenance
@@ -49,6 +52,44 @@ def test_provenance_is_the_code_at_the_start_of_the_job(tmp_path, monkeypatch):
 
     run_job(main, ["--job", _spec(tmp_path)])
     assert json.loads((tmp_path / "t.meta.json").read_text())["git_commit"] == "commit-at-start"
+
+
+def test_meta_names_rule_target_and_the_imported_package(tmp_path):
+    def main(job):
+        job.write_csv("t", pd.DataFrame({"x": [1]}))
+
+    run_job(main, ["--job", _spec(tmp_path), "--rule", "lyapunov_t"])
+    meta = json.loads((tmp_path / "t.meta.json").read_text())
+    assert meta["rule"] == "lyapunov_t"
+    import initlab
+    from initlab.fingerprint import code_fingerprint
+    assert meta["package"]["path"] == str(Path(initlab.__file__).resolve().parent)
+    assert meta["package"]["source_fingerprint"] == code_fingerprint()
+    assert meta["package"]["matches_working_tree"] is True and "code_warning" not in meta  # tests run in the repo
+    assert len(meta["workflow_scripts_fingerprint"]) == 16
+
+
+def test_meta_says_when_the_imported_package_is_not_the_working_tree(tmp_path, monkeypatch):
+    from initlab.jobs import provenance
+    other = tmp_path / "clone"
+    (other / "src" / "initlab").mkdir(parents=True)
+    (other / "src" / "initlab" / "__init__.py").write_text("# another clone's code\n")
+    monkeypatch.chdir(other)
+    facts = provenance()
+    assert facts["package"]["matches_working_tree"] is False
+    assert "differs from this working tree" in facts["code_warning"]
+    (other / "src" / "initlab").rename(other / "src" / "moved")  # a tree without the package: nothing to compare
+    assert provenance()["package"]["matches_working_tree"] is None
+
+
+@pytest.mark.parametrize("meta, target", [
+    ("figures/smoke/decay/fig01.meta.json", "decay/fig01"),
+    ("results/full/decay/covtype/aol_d5_zero.meta.json", "decay/covtype/aol_d5_zero"),
+    ("/abs/clone/results/quick/ldlt/higgs/d5_sgd.meta.json", "ldlt/higgs/d5_sgd"),
+])
+def test_output_target_is_the_path_below_the_scale(meta, target):
+    from initlab.jobs import output_target
+    assert output_target(meta) == target
 
 
 def test_failed_job_leaves_nothing_behind(tmp_path):

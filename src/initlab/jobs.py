@@ -68,11 +68,14 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
-def _git_state(cwd: Path) -> dict[str, Any]:
+def _git_state(cwd: Path, only_here: bool = False) -> dict[str, Any]:
+    """Commit of the repository holding ``cwd`` and whether it has uncommitted changes (with
+    ``only_here``: changes below ``cwd`` only)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                                 *(["--", "."] if only_here else [])], cwd=cwd,
                                 capture_output=True, text=True, timeout=10, check=True).stdout
         return {"git_commit": commit, "git_dirty": bool(status.strip())}
     except (OSError, subprocess.SubprocessError):
@@ -86,15 +89,50 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _scripts_fingerprint(cwd: Path) -> str | None:
+    """sha256 (16 hex digits) of every ``workflow/scripts/*.py`` (a script and the helpers it imports)."""
+    scripts = sorted((cwd / "workflow" / "scripts").glob("*.py"))
+    if not scripts:
+        return None
+    digest = hashlib.sha256()
+    for path in scripts:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def package_provenance(cwd: Path | None = None) -> dict[str, Any]:
+    """The ``initlab`` that is imported (not necessarily the working tree's ``src/initlab``): its
+    directory, a hash of its sources, the git state of that directory; and whether it is the
+    working tree's copy (``matches_working_tree``: None when the working tree has no src/initlab)."""
+    from initlab.fingerprint import PACKAGE_DIR, code_fingerprint
+
+    cwd = Path.cwd() if cwd is None else cwd
+    fingerprint = code_fingerprint()
+    local = cwd / "src" / "initlab"
+    matches = code_fingerprint.__wrapped__(local.resolve()) == fingerprint if local.is_dir() else None
+    return {"path": str(PACKAGE_DIR), "source_fingerprint": fingerprint, **_git_state(PACKAGE_DIR, only_here=True),
+            "matches_working_tree": matches}
+
+
 def provenance() -> dict[str, Any]:
-    """Code and environment facts for a meta.json sidecar (no torch import: versions via metadata)."""
-    return {
-        **_git_state(Path.cwd()),
+    """Code and environment facts for a meta.json sidecar (no torch import: versions via metadata).
+    ``git_commit``/``git_dirty`` are the working tree's (the Snakefile and scripts that ran);
+    ``package`` is the imported library, which may come from another clone (then a warning says so)."""
+    cwd = Path.cwd()
+    facts = {
+        **_git_state(cwd),
+        "package": package_provenance(cwd),
+        "workflow_scripts_fingerprint": _scripts_fingerprint(cwd),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": {p: _version(p) for p in ("initlab", "torch", "numpy", "scipy", "snakemake", "pandas",
                                               "matplotlib")},
     }
+    if facts["package"]["matches_working_tree"] is False:
+        facts["code_warning"] = (f"the imported initlab ({facts['package']['path']}) differs from this working "
+                                 f"tree's src/initlab: results come from the imported code; reinstall with "
+                                 f"`python -m pip install -e .` in {cwd} to run this tree's code")
+    return facts
 
 
 def _seeds(params: Any, prefix: str = "") -> dict[str, Any]:
@@ -129,6 +167,7 @@ class Job:
     code_at_start: dict[str, Any] = field(default_factory=provenance)
     log_path: str | None = None    # the job's log file (--log): stdout, stderr and any traceback
     script: dict[str, Any] = field(default_factory=dict)  # path and sha256 of the running script
+    rule: str | None = None        # the Snakemake rule that ran the job (--rule)
 
     # ---- outputs -------------------------------------------------------------------------------
     def output(self, key: str) -> Path:
@@ -183,8 +222,9 @@ class Job:
     def _meta(self, target_id: str) -> dict[str, Any]:
         now = _dt.datetime.now(_dt.timezone.utc)
         return {
-            "target": f"{self.paper}/{target_id}",
+            "target": output_target(self.output(f"{target_id}_meta")),
             "job": self.name,
+            "rule": self.rule,
             "scale": self.scale,
             "params": self.params,
             "seeds": _seeds(self.params),
@@ -217,6 +257,16 @@ class Job:
                 Path(path).unlink()
 
 
+_OUTPUT_ROOTS = re.compile(r"^(?:.*/)?(?:figures|results)/[^/]+/")
+
+
+def output_target(meta_path: str | os.PathLike) -> str:
+    """What a ``.meta.json`` describes: its path below ``figures/<scale>/`` or ``results/<scale>/``
+    without the suffix (``decay/fig01``, ``decay/covtype/aol_d5_zero``)."""
+    path = Path(meta_path).as_posix().removesuffix(".meta.json")
+    return _OUTPUT_ROOTS.sub("", path, count=1)
+
+
 def _running_script() -> dict[str, Any]:
     """The script this process runs (sys.argv[0]) and the sha256 of its text; {} when it is not a file."""
     path = Path(sys.argv[0])
@@ -232,9 +282,10 @@ def parse_job(argv: list[str] | None = None) -> Job:
     parser.add_argument("--job", required=True, help="JSON: paper, name, scale, params (tracked by Snakemake)")
     parser.add_argument("--io", default="{}", help="JSON: inputs, outputs, threads, device")
     parser.add_argument("--log", default=None, help="log file: receives stdout, stderr and any traceback")
+    parser.add_argument("--rule", default=None, help="the Snakemake rule running the job (for provenance)")
     args = parser.parse_args(argv)
     return Job(**json.loads(args.job), **json.loads(args.io), log_path=args.log,
-               script=_running_script())
+               script=_running_script(), rule=args.rule)
 
 
 class _Tee:
@@ -317,6 +368,8 @@ def run_job(main: Callable[[Job], None], argv: list[str] | None = None) -> None:
     with _logged(job.log_path) as log_file:
         for stale in remove_stale_temporaries(job.outputs.values()):
             job.log(f"removed {stale}, left by a killed process")
+        if "code_warning" in job.code_at_start:
+            job.log(f"WARNING: {job.code_at_start['code_warning']}")
         job.log(f"start; params: {json.dumps(job.params, sort_keys=True)}")
         try:
             main(job)

@@ -108,11 +108,13 @@ def job_io(wildcards, input, output, threads):
                        "threads": threads, "device": config["device"]}, sort_keys=True)
 
 
-def script(name):
-    """Shell command running workflow/scripts/<name> on the job spec.  The script writes its log itself
-    (initlab.jobs.run_job: also the traceback of an interrupted job, which a `| tee` would lose) and
-    records itself (path and sha256) in every .meta.json."""
-    return f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} --log {{log:q}}"
+def script(name, rule):
+    """Shell command of rule ``rule`` running workflow/scripts/<name> on the job spec.  The script
+    writes its log itself (initlab.jobs.run_job: also the traceback of an interrupted job, which a
+    `| tee` would lose) and records the rule and itself (path and sha256) in every .meta.json.  The
+    name is passed literally, since Snakemake's linter refuses {rule} in a shell command
+    (tests/test_lint.py checks that each passes its own)."""
+    return f"python workflow/scripts/{name} --job {{params.job:q}} --io {{params.io:q}} --log {{log:q}} --rule {rule}"
 
 
 # ---- inputs of the fractional paper's CNN experiment (Fig. 7; rules in fractional.smk) ---------

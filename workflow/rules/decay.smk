@@ -16,7 +16,7 @@ rule decay_fig01:
     conda:
         ENV
     shell:
-        script("decay_fig01.py")
+        script("decay_fig01.py", "decay_fig01")
 
 
 rule decay_table_gnd:
@@ -34,7 +34,7 @@ rule decay_table_gnd:
     conda:
         ENV
     shell:
-        script("decay_table_gnd.py")
+        script("decay_table_gnd.py", "decay_table_gnd")
 
 
 rule decay_forward:
@@ -55,7 +55,7 @@ rule decay_forward:
     conda:
         ENV
     shell:
-        script("decay_forward.py")
+        script("decay_forward.py", "decay_forward")
 
 
 rule decay_backward:
@@ -75,7 +75,7 @@ rule decay_backward:
     conda:
         ENV
     shell:
-        script("decay_backward.py")
+        script("decay_backward.py", "decay_backward")
 
 
 # ---- section 6: Covertype training (issue 6; engine: initlab.train) ----------------------------
@@ -110,7 +110,7 @@ rule decay_covtype_train:
     conda:
         ENV
     shell:
-        script("decay_covtype_train.py")
+        script("decay_covtype_train.py", "decay_covtype_train")
 
 
 rule decay_covtype:
@@ -135,4 +135,4 @@ rule decay_covtype:
     conda:
         ENV
     shell:
-        script("decay_covtype.py")
+        script("decay_covtype.py", "decay_covtype")

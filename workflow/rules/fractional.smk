@@ -18,7 +18,7 @@ rule fractional_table_critical:
     conda:
         ENV
     shell:
-        script("fractional_table_critical.py")
+        script("fractional_table_critical.py", "fractional_table_critical")
 
 
 rule fractional_fig01:
@@ -35,7 +35,7 @@ rule fractional_fig01:
     conda:
         ENV
     shell:
-        script("fractional_fig01.py")
+        script("fractional_fig01.py", "fractional_fig01")
 
 
 rule fractional_fig02:
@@ -55,7 +55,7 @@ rule fractional_fig02:
     conda:
         ENV
     shell:
-        script("fractional_fig02.py")
+        script("fractional_fig02.py", "fractional_fig02")
 
 
 rule fractional_fig03:
@@ -72,7 +72,7 @@ rule fractional_fig03:
     conda:
         ENV
     shell:
-        script("fractional_fig03.py")
+        script("fractional_fig03.py", "fractional_fig03")
 
 
 rule fractional_fig04:
@@ -92,7 +92,7 @@ rule fractional_fig04:
     conda:
         ENV
     shell:
-        script("fractional_fig04.py")
+        script("fractional_fig04.py", "fractional_fig04")
 
 
 rule fractional_cross:
@@ -111,7 +111,7 @@ rule fractional_cross:
     conda:
         ENV
     shell:
-        script("cross_lyapunov.py")
+        script("cross_lyapunov.py", "fractional_cross")
 
 
 # ---- Section 5: MNIST training (Fig. 5 and its table; engine: initlab.train, experiment:
@@ -145,7 +145,7 @@ rule fractional_mnist_fc_train:
     conda:
         ENV
     shell:
-        script("fractional_train.py")
+        script("fractional_train.py", "fractional_mnist_fc_train")
 
 
 rule fractional_mnist_fc:
@@ -166,7 +166,7 @@ rule fractional_mnist_fc:
     conda:
         ENV
     shell:
-        script("fractional_mnist_fc.py")
+        script("fractional_mnist_fc.py", "fractional_mnist_fc")
 
 
 rule fractional_tail_index_train:
@@ -194,7 +194,7 @@ rule fractional_tail_index_train:
     conda:
         ENV
     shell:
-        script("fractional_train.py")
+        script("fractional_train.py", "fractional_tail_index_train")
 
 
 rule fractional_tail_index:
@@ -214,7 +214,7 @@ rule fractional_tail_index:
     conda:
         ENV
     shell:
-        script("fractional_tail_index.py")
+        script("fractional_tail_index.py", "fractional_tail_index")
 
 
 rule fractional_cnn_train:
@@ -244,7 +244,7 @@ rule fractional_cnn_train:
     conda:
         ENV
     shell:
-        script("fractional_train.py")
+        script("fractional_train.py", "fractional_cnn_train")
 
 
 rule fractional_cnn:
@@ -268,4 +268,4 @@ rule fractional_cnn:
     conda:
         ENV
     shell:
-        script("fractional_cnn.py")
+        script("fractional_cnn.py", "fractional_cnn")

@@ -18,7 +18,7 @@ rule ldlt_table_wick:
     conda:
         ENV
     shell:
-        script("ldlt_table_wick.py")
+        script("ldlt_table_wick.py", "ldlt_table_wick")
 
 
 rule ldlt_lipschitz:
@@ -36,7 +36,7 @@ rule ldlt_lipschitz:
     conda:
         ENV
     shell:
-        script("ldlt_lipschitz.py")
+        script("ldlt_lipschitz.py", "ldlt_lipschitz")
 
 
 for _fig in ("fig01", "fig02", "fig03"):
@@ -61,7 +61,7 @@ for _fig in ("fig01", "fig02", "fig03"):
         conda:
             ENV
         shell:
-            script("ldlt_series_error.py")
+            script("ldlt_series_error.py", f"ldlt_{_fig}")
 
 
 for _fig in ("fig04", "fig05"):
@@ -86,7 +86,7 @@ for _fig in ("fig04", "fig05"):
         conda:
             ENV
         shell:
-            script("ldlt_variance_scaling.py")
+            script("ldlt_variance_scaling.py", f"ldlt_{_fig}")
 
 
 # ---- HIGGS training sweep (Sec. V, Figs. 6-17; engine: initlab.train, model: initlab.nn.ldlt_net) -
@@ -120,7 +120,7 @@ rule ldlt_higgs_train:
     conda:
         ENV
     shell:
-        script("ldlt_higgs_train.py")
+        script("ldlt_higgs_train.py", "ldlt_higgs_train")
 
 
 rule ldlt_higgs:
@@ -143,4 +143,4 @@ rule ldlt_higgs:
     conda:
         ENV
     shell:
-        script("ldlt_higgs.py")
+        script("ldlt_higgs.py", "ldlt_higgs")

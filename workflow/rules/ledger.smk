@@ -17,7 +17,7 @@ rule claims:
     conda:
         ENV
     shell:
-        script("claims.py")
+        script("claims.py", "claims")
 
 
 rule replication_report:
@@ -40,4 +40,4 @@ rule replication_report:
     conda:
         ENV
     shell:
-        script("replication_report.py")
+        script("replication_report.py", "replication_report")

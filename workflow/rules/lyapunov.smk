@@ -16,7 +16,7 @@ rule lyapunov_tables:
     conda:
         ENV
     shell:
-        script("lyapunov_tables.py")
+        script("lyapunov_tables.py", "lyapunov_tables")
 
 
 rule lyapunov_fig01:
@@ -34,7 +34,7 @@ rule lyapunov_fig01:
     conda:
         ENV
     shell:
-        script("lyapunov_fig01.py")
+        script("lyapunov_fig01.py", "lyapunov_fig01")
 
 
 # ---- Lemma C.21 and Appendix E (theory figures; issue 5, fractional/lyapunov theory helper) --------
@@ -53,7 +53,7 @@ rule lyapunov_lln_fail:
     conda:
         ENV
     shell:
-        script("lyapunov_lln_fail.py")
+        script("lyapunov_lln_fail.py", "lyapunov_lln_fail")
 
 
 rule lyapunov_tanh_clt:
@@ -70,7 +70,7 @@ rule lyapunov_tanh_clt:
     conda:
         ENV
     shell:
-        script("lyapunov_tanh_clt.py")
+        script("lyapunov_tanh_clt.py", "lyapunov_tanh_clt")
 
 
 # ---- training experiments (Section 5, Appendices G-I; issue 12; engine: initlab.train) ------------
@@ -102,7 +102,7 @@ rule lyapunov_mnist_train:
     conda:
         ENV
     shell:
-        script("lyapunov_train.py")
+        script("lyapunov_train.py", "lyapunov_mnist_train")
 
 
 rule lyapunov_task_train:
@@ -130,7 +130,7 @@ rule lyapunov_task_train:
     conda:
         ENV
     shell:
-        script("lyapunov_train.py")
+        script("lyapunov_train.py", "lyapunov_task_train")
 
 
 rule lyapunov_mnist:
@@ -150,7 +150,7 @@ rule lyapunov_mnist:
     conda:
         ENV
     shell:
-        script("lyapunov_mnist.py")
+        script("lyapunov_mnist.py", "lyapunov_mnist")
 
 
 rule lyapunov_polynomial:
@@ -171,7 +171,7 @@ rule lyapunov_polynomial:
     conda:
         ENV
     shell:
-        script("lyapunov_task.py")
+        script("lyapunov_task.py", "lyapunov_polynomial")
 
 
 rule lyapunov_score:
@@ -191,7 +191,7 @@ rule lyapunov_score:
     conda:
         ENV
     shell:
-        script("lyapunov_task.py")
+        script("lyapunov_task.py", "lyapunov_score")
 
 
 rule lyapunov_fig08:
@@ -212,4 +212,4 @@ rule lyapunov_fig08:
     conda:
         ENV
     shell:
-        script("lyapunov_fig08.py")
+        script("lyapunov_fig08.py", "lyapunov_fig08")
