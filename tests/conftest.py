@@ -1,6 +1,8 @@
 """Shared test fixtures: repository root and the offline data mirror."""
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,20 @@ def data_mirror() -> Path:
         pytest.fail(f"data mirror {mirror} not found: set INITLAB_DATA_MIRROR to a folder laid out like "
                     "shared/datasets")
     return mirror.resolve()
+
+
+def clean_checkout(repo: Path, dest: Path) -> Path:
+    """The files git tracks (or would track) copied to ``dest``: a clean checkout of the working tree."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=repo, capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, files):
+        source = repo / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the working tree
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(source.readlink())
+        else:
+            shutil.copy2(source, target)
+    return dest

@@ -22,6 +22,9 @@ import pytest
 from initlab.data import DataError, check, fetch, get, registry, sha256_of, verify_existing
 from initlab.data.paths import CIFAR10_EXTRACTED, DataPaths
 
+# needs the real datasets: the mirror at $INITLAB_DATA_MIRROR (opt in with -m mirror; .ci/run does)
+pytestmark = pytest.mark.mirror
+
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("INITLAB_DATA_MIRROR", REPO.parent / "shared" / "datasets"))
 MIRROR_FILES = ["covtype/covtype.data.gz", "higgs/higgs_sample_10984.csv.gz", "mnist/t10k-images-idx3-ubyte.gz",

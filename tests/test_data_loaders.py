@@ -16,6 +16,9 @@ from initlab.data import DataError, load_covtype, load_higgs_split, load_mnist, 
 from initlab.data.higgs import SAMPLE_FILE, draw_rows, read_rows
 from initlab.data.registry import higgs_split_spec
 
+# needs the real datasets: the mirror at $INITLAB_DATA_MIRROR (opt in with -m mirror; .ci/run does)
+pytestmark = pytest.mark.mirror
+
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("INITLAB_DATA_MIRROR", REPO.parent / "shared" / "datasets"))
 

@@ -206,3 +206,16 @@ def test_meta_names_the_script_that_made_it(tmp_path):
     meta = json.loads((tmp_path / "t.meta.json").read_text())
     assert meta["script"]["sha256"] == hashlib.sha256(script.read_bytes()).hexdigest()
     assert "done" in (tmp_path / "job.log").read_text()
+
+
+def test_logged_keeps_the_traceback_of_an_interrupt(tmp_path):
+    """The data scripts and run_job write their log in Python: Ctrl-C's traceback reaches it."""
+    from initlab.jobs import logged
+
+    log = tmp_path / "logs" / "x.log"
+    with pytest.raises(KeyboardInterrupt):
+        with logged(str(log)):
+            print("working")
+            raise KeyboardInterrupt
+    text = log.read_text()
+    assert "working" in text and "Traceback" in text and "KeyboardInterrupt" in text

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("INITLAB_DATA_MIRROR", REPO.parent / "shared" / "datasets"))
 TARGETS = ["figures/smoke/ldlt/fig04.png", "figures/smoke/lyapunov/table1.csv", "results/smoke/ldlt/higgs/d2_sgd.csv"]
 
 pytestmark = pytest.mark.slurm
@@ -155,9 +154,8 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
-    assert MIRROR.is_dir(), f"data mirror {MIRROR} not found: set INITLAB_DATA_MIRROR"
     work = tmp_path_factory.mktemp("slurm_workflow")
-    for name in ("config", "workflow"):
+    for name in ("config", "workflow", "fixtures"):
         shutil.copytree(REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("Snakefile", "environment.yml"):
         shutil.copy(REPO / name, work / name)
@@ -168,7 +166,7 @@ def _snakemake(workdir: Path, env, *args: str, timeout: float = 240) -> str:
     run = _run([sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/slurm",
                 # no slurmdbd here: job states come from squeue (README of the profile)
                 "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-                "--config", "scale=smoke", f"data_mirror={MIRROR}", *args], timeout=timeout, env=env, cwd=workdir)
+                "--config", "scale=smoke", *args], timeout=timeout, env=env, cwd=workdir)
     return run.stdout + run.stderr
 
 

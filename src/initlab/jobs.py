@@ -168,6 +168,7 @@ class Job:
     log_path: str | None = None    # the job's log file (--log): stdout, stderr and any traceback
     script: dict[str, Any] = field(default_factory=dict)  # path and sha256 of the running script
     rule: str | None = None        # the Snakemake rule that ran the job (--rule)
+    data_dir: str | None = None    # config data_dir: inputs below it are datasets, verified on use
 
     # ---- outputs -------------------------------------------------------------------------------
     def output(self, key: str) -> Path:
@@ -213,6 +214,24 @@ class Job:
         use_cuda = self.device == "cuda" or (self.device == "auto" and torch.cuda.is_available())
         self.device_used = "cuda:" + torch.cuda.get_device_name(0) if use_cuda else "cpu"
         return torch.device("cuda" if use_cuda else "cpu")
+
+    def verify_datasets(self) -> dict[str, str]:
+        """Check every input below ``data_dir`` (initlab.data.verified.verify_on_use: a stat when
+        unchanged, else a re-hash) and record their sha256 in the meta; a changed file stops the job."""
+        if not self.data_dir:
+            return {}
+        from initlab.data.verified import verify_on_use
+
+        root = Path(self.data_dir).resolve()
+        found = {}
+        for value in self.inputs.values():
+            for path in [value] if isinstance(value, str) else value:
+                with contextlib.suppress(ValueError):
+                    relpath = Path(path).resolve().relative_to(root).as_posix()
+                    found[relpath] = verify_on_use(path, relpath, self.data_dir)
+        if found:
+            self.extra_meta["input_sha256"] = found
+        return found
 
     def log(self, message: str) -> None:
         elapsed = time.time() - self.started
@@ -315,9 +334,10 @@ def _stop_on_sigterm(signum, frame):
 
 
 @contextlib.contextmanager
-def _logged(path: str | None) -> Iterator[Any]:
-    """stdout and stderr also written to ``path`` (in Python, so an interrupted job still writes its
-    traceback there: a ``| tee`` in the shell dies with the same signal); SIGTERM raises SystemExit."""
+def logged(path: str | None) -> Iterator[Any]:
+    """stdout and stderr also written to ``path``, and the traceback of any exception leaving the
+    block (also Ctrl-C; SIGTERM raises SystemExit here): done in Python, since a ``| tee`` in the
+    shell dies with the same signal and loses it."""
     if path is None:
         yield None
         return
@@ -329,6 +349,10 @@ def _logged(path: str | None) -> Iterator[Any]:
         previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if main_thread else None
         try:
             yield fh
+        except BaseException:
+            # the console gets it from the interpreter as the exception leaves
+            fh.write(traceback.format_exc())
+            raise
         finally:
             sys.stdout, sys.stderr = out, err
             if main_thread:
@@ -365,18 +389,18 @@ def run_job(main: Callable[[Job], None], argv: list[str] | None = None) -> None:
     """Parse ``--job``, run ``main(job)``, write claims and provenance; clean up on failure.  With
     ``--log``, everything the job prints and any traceback (also of an interrupted job) go to the log."""
     job = parse_job(argv)
-    with _logged(job.log_path) as log_file:
+    with logged(job.log_path):
         for stale in remove_stale_temporaries(job.outputs.values()):
             job.log(f"removed {stale}, left by a killed process")
         if "code_warning" in job.code_at_start:
             job.log(f"WARNING: {job.code_at_start['code_warning']}")
         job.log(f"start; params: {json.dumps(job.params, sort_keys=True)}")
         try:
+            for relpath, sha in job.verify_datasets().items():
+                job.log(f"dataset {relpath}: verified (sha256 {sha[:12]}...)")
             main(job)
             job.finish()
         except BaseException:
-            if log_file is not None:  # the console gets it from the interpreter as the exception leaves
-                log_file.write(traceback.format_exc())
             job.remove_outputs()
             raise
         job.log("done")

@@ -12,11 +12,12 @@ from initlab.jobs import CLAIM_COLUMNS, VERDICTS
 
 
 def excluded_rows(excluded_targets: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """One not-run row per target that was not built because it needs a dataset the config excludes
-    (``{"paper", "target", "datasets"}`` each, from the workflow)."""
+    """One not-run row per target that was not built because it needs a dataset this run leaves out
+    (``{"paper", "target", "datasets"}`` each, from the workflow, with the ``reason`` when known)."""
     rows = [{"paper": t["paper"], "claim_id": f"{t['target']}_not_built",
-             "description": f"{t['target']} not built: it needs {', '.join(t['datasets'])}, which config "
-                            "exclude_datasets leaves out; its claims are not checked",
+             "description": f"{t['target']} not built: it needs {', '.join(t['datasets'])}, which "
+                            + (f"this run leaves out ({t['reason']})" if t.get("reason") else
+                               "config exclude_datasets leaves out") + "; its claims are not checked",
              "paper_value": "", "replicated_value": "", "uncertainty": "", "verdict": "not-run"}
             for t in excluded_targets]
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
@@ -63,6 +64,20 @@ def reduced(params: Any, full: Any, prefix: str = "") -> list[dict[str, Any]]:
     return [] if params == full else [{"key": prefix, "value": params, "full": full}]
 
 
+def smoke_datasets_markdown() -> str:
+    """What the smoke scale reads in place of each dataset (the fixtures shipped in fixtures/datasets)
+    and which datasets it leaves out, from the registry."""
+    from initlab.data.registry import _raw, smoke_unavailable
+
+    fixtures = _raw()["smoke_fixtures"]["files"]
+    rows = ["The smoke scale reads small real cuts of the datasets shipped in the repository "
+            "(`fixtures/datasets`, see its README for how they were drawn); they test the pipeline and "
+            "are never a replication result.", "", "| dataset file | read at the smoke scale |", "|---|---|"]
+    rows += [f"| `{real}` | `{fixture}` |" for real, fixture in sorted(fixtures.items())]
+    rows += [f"| {name} | left out: {why} |" for name, why in sorted(smoke_unavailable().items())]
+    return "\n".join(rows)
+
+
 def replication_report(scale: str, params: dict[str, dict[str, Any]], schema_paths: dict[str, Path],
                        ledger: pd.DataFrame, full_params: dict[str, dict[str, Any]] | None = None) -> str:
     """Markdown: the assumptions each paper forced on us, what this scale reduced against the full
@@ -85,6 +100,8 @@ def replication_report(scale: str, params: dict[str, dict[str, Any]], schema_pat
             for item in reduced(params[paper], full_params.get(paper, {})):
                 lines.append(f"| {paper} | `{paper}.{item['key']}` | `{json.dumps(item['value'])}` | "
                              f"`{json.dumps(item['full'])}` |")
+    if scale == "smoke":
+        lines += ["", "## Datasets at the smoke scale", "", smoke_datasets_markdown()]
     lines += ["", "## Claims", ""]
     counts = ledger.groupby(["paper", "verdict"]).size().unstack(fill_value=0) if len(ledger) else None
     if counts is not None:

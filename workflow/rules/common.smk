@@ -7,8 +7,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from initlab.config import (PAPERS, SCALES, ConfigError, check_against_schema, check_data_mirror,
-                            coerce_scalars, resolve)
+                            coerce_config, coerce_scalars, resolve)
+from initlab.config_checks import check_paper
 from initlab.data import DataError, higgs_split_spec
+from initlab.data.registry import smoke_unavailable
 
 ENV = "../../environment.yml"
 SCALE_RE = "|".join(SCALES)
@@ -24,7 +26,10 @@ def _fail(message):
 # ---- config: validated before any job runs -------------------------------------------------
 # check_against_schema gives a one-line message naming the key; validate() then fills defaults.
 SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
+# Coercion follows the schemas (data_dir=2024 stays a string); initlab.config_checks then checks the
+# cross-key constraints and memory bounds of every (paper, scale), the machine's RAM at config scale.
 try:
+    config.update(coerce_config(config, SCHEMAS / "config.schema.json"))
     check_against_schema(config, SCHEMAS / "config.schema.json", "")
     validate(config, "../../config/schemas/config.schema.json")
     DATA_MIRROR = check_data_mirror(config["data_mirror"])
@@ -33,9 +38,10 @@ try:
         if _paper not in config:
             continue
         for _scale in SCALES:
-            _resolved = coerce_scalars(resolve(config[_paper], _scale, _paper))
+            _resolved = coerce_scalars(resolve(config[_paper], _scale, _paper), SCHEMAS / f"{_paper}.schema.json")
             check_against_schema(_resolved, SCHEMAS / f"{_paper}.schema.json", _paper, _scale)
             validate(_resolved, f"../../config/schemas/{_paper}.schema.json")
+            check_paper(_paper, _resolved, _scale, config["scale"])
             PARAMS[_paper, _scale] = _resolved
 except ConfigError as err:
     _fail(err)
@@ -44,7 +50,12 @@ except ConfigError as err:
 # ---- outputs --------------------------------------------------------------------------------
 OUTPUTS = []  # path templates with {scale}: every output `snakemake` builds by default
 CLAIM_FRAGMENTS = []  # claims fragment templates, merged into figures/{scale}/claims.csv
-EXCLUDED_DATASETS = sorted(config["exclude_datasets"])
+# Datasets left out, with the reason: those of config exclude_datasets, and at the smoke scale (which
+# reads only the fixtures shipped in fixtures/datasets) those without a fixture (initlab.data registry).
+EXCLUDED_REASONS = {d: "config exclude_datasets leaves it out" for d in config["exclude_datasets"]}
+if config["scale"] == "smoke":
+    EXCLUDED_REASONS = {**smoke_unavailable(), **EXCLUDED_REASONS}
+EXCLUDED_DATASETS = sorted(EXCLUDED_REASONS)
 EXCLUDED_TARGETS = []  # targets not built because they need an excluded dataset (not-run in the ledger)
 
 
@@ -68,7 +79,9 @@ def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):
         named["claims"] = report(f"results/{{scale}}/claims/{paper}/{job}.csv", caption="../report/claims_fragment.rst",
                                  category=paper, subcategory="claims", labels={"paper": paper, "figure": f"claims of {job}"})
     if excluded:
-        EXCLUDED_TARGETS.extend({"paper": paper, "target": t, "datasets": excluded} for t in (*tables, *figures))
+        EXCLUDED_TARGETS.extend({"paper": paper, "target": t, "datasets": excluded,
+                                 "reason": "; ".join(f"{d}: {EXCLUDED_REASONS[d]}" for d in excluded)}
+                                for t in (*tables, *figures))
         return named
     if claims:
         CLAIM_FRAGMENTS.append(str(named["claims"]))
@@ -101,11 +114,12 @@ def job_spec(paper, job, params_of_scale=None):
 
 
 def job_io(wildcards, input, output, threads):
-    """The --io JSON: named inputs and outputs, threads and the device setting. Derived from the
+    """The --io JSON: named inputs and outputs, threads, the device setting and the data directory
+    (inputs below it are datasets, verified before the job reads them). Derived from the
     job's files (Snakemake does not track it as a parameter): moving a run to another device or
     path does not invalidate results."""
-    return json.dumps({"inputs": dict(input.items()), "outputs": dict(output.items()),
-                       "threads": threads, "device": config["device"]}, sort_keys=True)
+    return json.dumps({"inputs": dict(input.items()), "outputs": dict(output.items()), "threads": threads,
+                       "device": config["device"], "data_dir": config["data_dir"]}, sort_keys=True)
 
 
 def script(name, rule):
@@ -118,10 +132,15 @@ def script(name, rule):
 
 
 # ---- inputs of the fractional paper's CNN experiment (Fig. 7; rules in fractional.smk) ---------
+def mnist_inputs(wildcards):
+    """The four MNIST files at the job's scale (smoke: the fixture shipped in fixtures/datasets)."""
+    return {name: data_file.at_scale(relpath, wildcards.scale) for name, relpath in MNIST_FILES.items()}
+
+
 def cnn_inputs(wildcards):
     """The dataset files of one Fig. 7 training job."""
     if wildcards.dataset == "mnist":
-        return MNIST_INPUTS
+        return mnist_inputs(wildcards)
     return {"cifar10": cifar10_files()}
 
 

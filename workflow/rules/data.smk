@@ -1,5 +1,8 @@
-# Datasets: every file verified against the sha256 in src/initlab/data/registry.json.
-#   input: covtype=data_file("covtype/covtype.data.gz")          # a registered file
+# Datasets: every file verified against the sha256 in src/initlab/data/registry.json, kept in
+# <data_dir>/.verified/ (a forced rerun restores it from there) and checked again by every job that
+# reads it (initlab.data.verified).
+#   input: covtype=lambda w: data_file.at_scale("covtype/covtype.data.gz", w.scale)
+#                                                                 # a registered file (smoke: its fixture)
 #   input: higgs=data_file("higgs/split_{scale}.npz")            # the HIGGS draw of the rule's scale
 #   input: cifar10=cifar10_files()                               # extracted CIFAR-10 batches
 # Files come from config data_mirror (DATA_MIRROR, resolved in common.smk) when it has them, else
@@ -37,14 +40,14 @@ rule data_fetch:
     conda:
         ENV
     shell:
-        "python workflow/scripts/data_fetch.py {wildcards.relpath:q} {output:q} 2>&1 | tee {log:q}"
+        "python workflow/scripts/data_fetch.py {wildcards.relpath:q} {output:q} --log {log:q}"
 
 
 rule data_higgs_split:
     """The deterministic HIGGS train/test draw of one scale (full: 100k/20k from the complete UCI
     file; quick/smoke: from the source config ldlt.higgs.data_source names)."""
     input:
-        source=lambda w: data_file(higgs_split(w.scale)["source"]),
+        source=lambda w: data_file.at_scale(higgs_split(w.scale)["source"], w.scale),
     output:
         data_file("higgs/split_{scale}.npz"),
     params:
@@ -57,7 +60,7 @@ rule data_higgs_split:
         ENV
     shell:
         "python workflow/scripts/data_higgs_split.py --source {input.source:q} --scale {wildcards.scale}"
-        " --output {output:q} 2>&1 | tee {log:q}"
+        " --output {output:q} --log {log:q}"
 
 
 rule data_cifar10_extract:
@@ -73,13 +76,14 @@ rule data_cifar10_extract:
     conda:
         ENV
     shell:
-        "python workflow/scripts/data_cifar10_extract.py {input:q} {output:q} 2>&1 | tee {log:q}"
+        "python workflow/scripts/data_cifar10_extract.py {input:q} {output:q} --log {log:q}"
 
 
-# The MNIST files (fractional and lyapunov training jobs).
-MNIST_INPUTS = {
-    "train_images": data_file("mnist/train-images-idx3-ubyte.gz"),
-    "train_labels": data_file("mnist/train-labels-idx1-ubyte.gz"),
-    "test_images": data_file("mnist/t10k-images-idx3-ubyte.gz"),
-    "test_labels": data_file("mnist/t10k-labels-idx1-ubyte.gz"),
+# The MNIST files (fractional and lyapunov training jobs), by input name; mnist_inputs in common.smk
+# gives them at a job's scale (the smoke scale reads the fixture).
+MNIST_FILES = {
+    "train_images": "mnist/train-images-idx3-ubyte.gz",
+    "train_labels": "mnist/train-labels-idx1-ubyte.gz",
+    "test_images": "mnist/t10k-images-idx3-ubyte.gz",
+    "test_labels": "mnist/t10k-labels-idx1-ubyte.gz",
 }

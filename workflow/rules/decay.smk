@@ -88,7 +88,7 @@ rule decay_backward:
 rule decay_covtype_train:
     """Section 6: train every seed of one Covertype run group (checkpointed, resumable)."""
     input:
-        covtype=data_file("covtype/covtype.data.gz"),
+        covtype=lambda w: data_file.at_scale("covtype/covtype.data.gz", w.scale),
     output:
         metrics_csv="results/{scale}/decay/covtype/{group}.csv",
         metrics_meta="results/{scale}/decay/covtype/{group}.meta.json",

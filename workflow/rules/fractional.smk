@@ -125,7 +125,7 @@ rule fractional_mnist_fc_train:
     """Fig. 5 runs: 4 inits x runs of the 20-layer width-64 ReLU net on MNIST, SGD, as one batched
     model (checkpointed, resumable)."""
     input:
-        **MNIST_INPUTS,
+        unpack(mnist_inputs),
     output:
         metrics_csv="results/{scale}/fractional/mnist_fc.csv",
         metrics_meta="results/{scale}/fractional/mnist_fc.meta.json",
@@ -174,7 +174,7 @@ rule fractional_tail_index_train:
     batched model, with the tail index of every member's gradient noise at initialisation and after
     each epoch."""
     input:
-        **MNIST_INPUTS,
+        unpack(mnist_inputs),
     output:
         metrics_csv="results/{scale}/fractional/tail_index.csv",
         metrics_meta="results/{scale}/fractional/tail_index.meta.json",

@@ -81,7 +81,7 @@ rule lyapunov_tanh_clt:
 rule lyapunov_mnist_train:
     """MNIST runs of one init method: runs x (lr0, weight decay) members, AdamW, cosine decay."""
     input:
-        **MNIST_INPUTS,
+        unpack(mnist_inputs),
     output:
         metrics_csv="results/{scale}/lyapunov/mnist/{group}.csv",
         metrics_meta="results/{scale}/lyapunov/mnist/{group}.meta.json",

@@ -1,4 +1,6 @@
-"""Fetch one registered dataset file (mirror first, then the registered URLs) and verify its sha256.
+"""Fetch one registered dataset file and verify its sha256: from the kept verified copy in
+<data_dir>/.verified/ (so a forced rerun needs neither network nor mirror), else the mirror, else
+the registered URLs (initlab.data.verified.fetch_verified).
 
     python workflow/scripts/data_fetch.py RELPATH OUTPUT [--mirror DIR]
 
@@ -8,8 +10,14 @@ The mirror defaults to $INITLAB_FETCH_MIRROR (set by workflow/rules/data.smk fro
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from initlab.data import DataError, fetch
+from initlab.data import DataError
+from initlab.data.verified import fetch_verified
+from initlab.jobs import logged
+
+# the smoke-scale fixtures this repository ships (registry entries marked "bundled")
+BUNDLED = Path(__file__).resolve().parents[2] / "fixtures" / "datasets"
 
 
 def main() -> int:
@@ -18,12 +26,14 @@ def main() -> int:
     parser.add_argument("output", help="where the verified file goes")
     parser.add_argument("--mirror", default=os.environ.get("INITLAB_FETCH_MIRROR") or None)
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per network operation")
+    parser.add_argument("--log", default=None, help="log file: receives the output and any traceback")
     args = parser.parse_args()
-    try:
-        fetch(args.relpath, args.output, mirror=args.mirror, timeout=args.timeout)
-    except DataError as err:
-        print(f"ERROR: {err}", file=sys.stderr, flush=True)
-        return 1
+    with logged(args.log):
+        try:
+            fetch_verified(args.relpath, args.output, mirror=args.mirror, timeout=args.timeout, bundled=BUNDLED)
+        except DataError as err:
+            print(f"ERROR: {err}", file=sys.stderr, flush=True)
+            return 1
     return 0
 
 

@@ -28,11 +28,15 @@ DEFAULT_TIMEOUT_S = 15.0
 Opener = Callable[..., object]  # urllib.request.urlopen's signature: (url, timeout=...) -> response
 
 
-def _hash_stream(chunks) -> tuple[str, int]:
+def _hash_stream(chunks, limit: int | None = None) -> tuple[str, int]:
+    """(sha256, size) of a byte stream; stops reading once past ``limit`` bytes (the size then
+    returned is over the limit, so the caller's size check refuses it)."""
     digest, size = hashlib.sha256(), 0
     for chunk in chunks:
         digest.update(chunk)
         size += len(chunk)
+        if limit is not None and size > limit:
+            break
     return digest.hexdigest(), size
 
 
@@ -43,9 +47,18 @@ def _file_chunks(path: Path, decompress: bool):
             yield chunk
 
 
-def sha256_of(path: str | os.PathLike, decompress: bool = False) -> tuple[str, int]:
-    """(sha256 hex, size in bytes) of a file, or of its gunzipped content when ``decompress``."""
-    return _hash_stream(_file_chunks(Path(path), decompress))
+def sha256_of(path: str | os.PathLike, decompress: bool = False, limit: int | None = None) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of a file, or of its gunzipped content when ``decompress``
+    (reading stops past ``limit`` bytes: a gzip bomb is not unpacked to the end)."""
+    return _hash_stream(_file_chunks(Path(path), decompress), limit)
+
+
+def max_stored_size(entry: DatasetFile) -> int:
+    """The most bytes a good copy of ``entry`` can have on disk: its size; for a file verified by its
+    gunzipped content (any gzip level), the content size plus gzip's worst-case overhead."""
+    if entry.verify == "file":
+        return entry.size  # type: ignore[return-value]
+    return entry.content_size + entry.content_size // 1000 + (1 << 16)  # type: ignore[operator]
 
 
 def check(path: str | os.PathLike, entry: DatasetFile) -> None:
@@ -59,7 +72,7 @@ def check(path: str | os.PathLike, entry: DatasetFile) -> None:
             raise DataError(f"{entry.relpath}: {what} has {actual_size} bytes, expected {expected_size} "
                             f"({'truncated' if actual_size < expected_size else 'wrong file'})")
     try:
-        actual_sha, actual_size = sha256_of(path, decompress=entry.verify == "content")
+        actual_sha, actual_size = sha256_of(path, decompress=entry.verify == "content", limit=expected_size)
     except (EOFError, OSError, zlib.error) as err:
         raise DataError(f"{entry.relpath}: not a valid gzip stream ({err}): truncated or corrupt") from None
     if actual_size != expected_size:
@@ -85,17 +98,26 @@ def _remove_stale_partials(final: Path) -> None:
             pass  # not ours to judge: a foreign name, or a live process of another user
 
 
-def _copy_from_mirror(source: Path, tmp: Path) -> None:
+def _copy_from_mirror(source: Path, tmp: Path, entry: DatasetFile) -> None:
+    size, limit = source.stat().st_size, max_stored_size(entry)
+    if size > limit:
+        raise DataError(f"{entry.relpath}: the mirror copy has {size:,} bytes, more than a good copy can have "
+                        f"({limit:,}); not copied")
     shutil.copyfile(source, tmp)
 
 
-def _download(url: str, tmp: Path, timeout: float, opener: Opener, log: Callable[[str], None]) -> None:
+def _download(url: str, tmp: Path, timeout: float, opener: Opener, log: Callable[[str], None],
+              limit: int) -> None:
     with opener(url, timeout=timeout) as response, open(tmp, "wb") as out:  # type: ignore[attr-defined]
         total = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+        if total is not None and int(total) > limit:
+            raise DataError(f"the server announces {int(total):,} bytes, more than a good copy can have ({limit:,})")
         done, next_report = 0, 0
         while chunk := response.read(CHUNK):
             out.write(chunk)
             done += len(chunk)
+            if done > limit:
+                raise DataError(f"more than the {limit:,} bytes a good copy can have; download stopped")
             if done >= next_report:
                 log(f"  {done / 1e6:,.0f} MB" + (f" of {int(total) / 1e6:,.0f} MB" if total else ""))
                 next_report += 200 * CHUNK
@@ -119,24 +141,29 @@ def _how_to_provide(entry: DatasetFile, final: Path, mirror: Path | None) -> str
 
 def fetch(relpath: str, final: str | os.PathLike, mirror: str | os.PathLike | None = None,
           timeout: float = DEFAULT_TIMEOUT_S, opener: Opener = urllib.request.urlopen,
-          entry: DatasetFile | None = None, log: Callable[[str], None] = print) -> Path:
+          entry: DatasetFile | None = None, log: Callable[[str], None] = print,
+          bundled: str | os.PathLike | None = None) -> Path:
     """Put the verified file ``relpath`` at ``final`` and return ``final``.
 
-    Source: ``mirror/relpath`` when a mirror is given and has the file (a corrupt mirror copy is an
-    error, never silently replaced by a download), else each registered URL in turn.  Raises
-    DataError naming the file, its URLs and how to provide it when no source works."""
+    Source: for a file the repository ships (registry ``bundled``: the smoke-scale fixtures), the
+    folder ``bundled`` (the repository's fixtures/datasets); else ``mirror/relpath`` when a mirror
+    is given and has the file (a corrupt copy is an error, never silently replaced by a download),
+    else each registered URL in turn.  Raises DataError naming the file, its URLs and how to
+    provide it when no source works."""
     entry = entry or get(relpath)
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(final)
     _remove_stale_partials(final)
     mirror = Path(mirror) if mirror else None
+    if entry.extra.get("bundled") and bundled is not None and (Path(bundled) / relpath).is_file():
+        mirror = Path(bundled)  # the repository's own copy comes first
     try:
         if mirror is not None and (mirror / relpath).is_file():
             source = mirror / relpath
             log(f"{relpath}: copying from mirror {source}")
-            _copy_from_mirror(source, tmp)
             try:
+                _copy_from_mirror(source, tmp, entry)
                 check(tmp, entry)
             except DataError as err:
                 raise DataError(f"the mirror copy {source} is rejected: {err}. It was not used; the partial "
@@ -152,7 +179,7 @@ def fetch(relpath: str, final: str | os.PathLike, mirror: str | os.PathLike | No
             for url in entry.urls:
                 log(f"{relpath}: downloading {url} (timeout {timeout:g} s)")
                 try:
-                    _download(url, tmp, timeout, opener, log)
+                    _download(url, tmp, timeout, opener, log, max_stored_size(entry))
                     check(tmp, entry)
                     break
                 except DataError as err:

@@ -15,7 +15,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .registry import DataError
+from .registry import DataError, registered_rows
 
 COVTYPE_ROWS = 581_012
 COVTYPE_FEATURES = 54
@@ -75,7 +75,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 def load_mnist(source: str | os.PathLike | Mapping[str, str | os.PathLike]) -> dict[str, np.ndarray]:
     """MNIST as ``{"train_images": uint8 (60000, 28, 28), "train_labels": int64 (60000,),
-    "test_images": uint8 (10000, 28, 28), "test_labels": int64 (10000,)}``.
+    "test_images": uint8 (10000, 28, 28), "test_labels": int64 (10000,)}`` (for the smoke-scale
+    fixture, the counts its registry entry gives: ``n_rows``).
 
     ``source`` is a directory holding the four standard ``*-ubyte.gz`` files, or a mapping from
     those four keys to file paths (e.g. a rule's named inputs)."""
@@ -87,7 +88,8 @@ def load_mnist(source: str | os.PathLike | Mapping[str, str | os.PathLike]) -> d
     else:
         paths = {k: Path(source) / name for k, name in MNIST_FILES.items()}
     out: dict[str, np.ndarray] = {}
-    for split, count in MNIST_COUNTS.items():
+    for split, full_count in MNIST_COUNTS.items():
+        count = registered_rows(paths[f"{split}_images"]) or full_count
         images = read_idx(paths[f"{split}_images"])
         labels = read_idx(paths[f"{split}_labels"]).astype(np.int64)
         if images.shape != (count, 28, 28):
@@ -100,15 +102,18 @@ def load_mnist(source: str | os.PathLike | Mapping[str, str | os.PathLike]) -> d
 
 
 # ---- Covertype ----------------------------------------------------------------------------------
-def load_covtype(path: str | os.PathLike, expected_rows: int | None = COVTYPE_ROWS) -> tuple[np.ndarray, np.ndarray]:
+def load_covtype(path: str | os.PathLike, expected_rows: int | None | str = "registry") -> tuple[np.ndarray, np.ndarray]:
     """UCI Covertype ``covtype.data(.gz)`` as ``(features float32 (N, 54), labels int64 in 0..6)``.
 
     Labels are ``Cover_Type - 1`` (the file stores 1..7). Features are the raw values (no
-    scaling). ``expected_rows`` (default: the full 581,012) guards against truncated files; pass
-    None for a subset file."""
+    scaling). ``expected_rows`` guards against truncated files: by default the registry's
+    ``n_rows`` of the file (the smoke-scale fixture's 3000), else the full 581,012; None for any
+    other subset file."""
     import pandas as pd
 
     path = Path(path)
+    if expected_rows == "registry":
+        expected_rows = registered_rows(path) or COVTYPE_ROWS
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .loaders import CIFAR10_DIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES
-from .registry import DataError, registry
+from .registry import DataError, registry, scale_file
 
 CIFAR10_ARCHIVE = "cifar10/cifar-10-binary.tar.gz"
 CIFAR10_EXTRACTED = tuple(f"cifar10/{CIFAR10_DIR}/{name}"
@@ -32,6 +32,10 @@ class DataPaths:
             raise DataError(f"data_file({relpath!r}): not a dataset file; known: {', '.join(self.registered)}, "
                             f"{HIGGS_SPLIT}, {', '.join(CIFAR10_EXTRACTED)}")
         return f"{self.data_dir}/{relpath}"
+
+    def at_scale(self, relpath: str, scale: str) -> str:
+        """The path a job at ``scale`` reads for ``relpath`` (the smoke scale reads the fixture)."""
+        return self(scale_file(relpath, scale))
 
     def cifar10_files(self) -> list[str]:
         """The extracted CIFAR-10 binary batches and batches.meta.txt."""

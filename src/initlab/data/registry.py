@@ -7,9 +7,11 @@ a data mirror holds it at the same relative path.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 VERIFY_MODES = ("file", "content")
@@ -78,6 +80,28 @@ def get(relpath: str) -> DatasetFile:
         raise DataError(f"unknown dataset file {relpath!r}; registered files: {', '.join(sorted(files))} "
                         "(src/initlab/data/registry.json)")
     return files[relpath]
+
+
+def scale_file(relpath: str, scale: str) -> str:
+    """The file a job at ``scale`` reads for the registered ``relpath``: at the smoke scale the small
+    real cut shipped in fixtures/datasets (registry ``smoke_fixtures``), else ``relpath`` itself."""
+    if scale == "smoke":
+        return _raw()["smoke_fixtures"]["files"].get(relpath, relpath)
+    return relpath
+
+
+def smoke_unavailable() -> dict[str, str]:
+    """Datasets with no smoke-scale fixture (so the smoke scale leaves them out), with the reason."""
+    return dict(_raw()["smoke_fixtures"].get("unavailable", {}))
+
+
+def registered_rows(path: str | os.PathLike) -> int | None:
+    """``n_rows`` of the registered file that ``path`` is (matched by its trailing relative path)."""
+    posix = Path(path).as_posix()
+    for relpath, entry in registry().items():
+        if posix.endswith(relpath):
+            return entry.n_rows
+    return None
 
 
 HIGGS_SOURCES = {"full_file": "higgs/HIGGS.csv.gz", "sample": "higgs/higgs_sample_10984.csv.gz"}

@@ -99,7 +99,7 @@ def fractional_fig07(summary: pd.DataFrame, p: dict[str, Any]):
         bottom.set_xlabel("epoch")
         if dataset in p["excluded_datasets"] or dataset not in p["datasets"]:
             for ax in (top, bottom):
-                ax.text(0.5, 0.5, f"not run:\n{DATASET_NAMES[dataset]} excluded\n(config exclude_datasets)",
+                ax.text(0.5, 0.5, f"not run:\n{DATASET_NAMES[dataset]} left out\n(exclude_datasets, or no\nsmoke-scale fixture)",
                         ha="center", va="center", transform=ax.transAxes, color="0.4")
                 ax.set_xticks([])
                 ax.set_yticks([])

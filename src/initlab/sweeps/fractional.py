@@ -389,7 +389,7 @@ def cnn_claims(metrics: pd.DataFrame, p: dict[str, Any], excluded: list[str]) ->
     for dataset in p["datasets"]:
         if dataset in excluded:
             for cid in ([f"fig07_{dataset}_accuracy"] if dataset == "mnist" else []) + [f"fig07_{dataset}_s_beats_kaiming"]:
-                out.append(claim(cid, f"Fig. 7 {dataset}: not run: config exclude_datasets leaves {dataset} out", "",
+                out.append(claim(cid, f"Fig. 7 {dataset}: not run: this run leaves {dataset} out (config exclude_datasets, or no fixture at the smoke scale)", "",
                                  math.nan, math.nan, "not-run"))
             continue
         m = metrics[(metrics["dataset"] == dataset) & (metrics["epoch"] >= 1)]
