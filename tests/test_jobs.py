@@ -145,11 +145,34 @@ def test_assumptions_are_collected_from_schema():
 
 
 def test_excluded_targets_become_not_run_rows(tmp_path):
-    (tmp_path / "a.csv").write_text(",".join(CLAIM_COLUMNS) + "\nfractional,c1,d,1,1,0,reproduced\n")
+    # a fragment written before the ledger had target, reference_value and kind still merges
+    (tmp_path / "a.csv").write_text(",".join(CLAIM_COLUMNS[:7]) + "\nfractional,c1,d,1,1,0,reproduced\n")
     ledger = merge_claims([tmp_path / "a.csv"], [{"paper": "fractional", "target": "fig07", "datasets": ["cifar10"]}])
     row = ledger[ledger.claim_id == "fig07_not_built"].iloc[0]
     assert row.verdict == "not-run" and "cifar10" in row.description and "exclude_datasets" in row.description
-    assert len(ledger) == 2
+    assert row.target == "fig07" and row.kind == "claim"
+    assert len(ledger) == 2 and list(ledger.columns) == list(CLAIM_COLUMNS)
+
+
+def test_claim_target_kind_and_reference_value(tmp_path):
+    def main(job):
+        job.write_csv("t", pd.DataFrame({"x": [1]}))
+        job.claim("c1", "holds", "0.5", "0.49", "0.01", "reproduced", reference_value="0.5")
+        job.claim("c2", "exact on both sides", "", "1", "0", "reproduced", kind="consistency", target="table1")
+        with pytest.raises(ValueError, match="kind 'check'"):
+            job.claim("c3", "d", "", "", "", "reproduced", kind="check")
+
+    run_job(main, ["--job", _spec(tmp_path)])
+    claims = pd.read_csv(tmp_path / "claims.csv", dtype=str, keep_default_na=False)
+    assert list(claims.columns) == list(CLAIM_COLUMNS)
+    assert list(claims.target) == ["t", "table1"] and list(claims.kind) == ["claim", "consistency"]
+    assert claims.reference_value[0] == "0.5"
+    ledger = merge_claims([tmp_path / "claims.csv"])
+    schema = tmp_path / "s.json"
+    schema.write_text('{"properties": {}}')
+    report = replication_report("smoke", {"lyapunov": {}}, {"lyapunov": schema}, ledger)
+    assert "not counted: 1 of them" in report
+    assert "| lyapunov | 1 |" in report  # one reproduced claim counted; the consistency check is not
 
 
 def test_the_report_lists_what_a_reduced_scale_changed(tmp_path):

@@ -80,6 +80,13 @@ def test_smoke_dag_runs_offline_and_is_then_complete(clean_copy):
     pngs = sorted(png.name for png in figures.glob("*/*.png"))
     assert pngs and [name for name in pngs if name not in html] == []
     assert html.count("Made by rule") >= len(pngs)  # every figure has its caption
+    # each figure says what it shows (workflow/report/figures.yaml), and that file has no stale line
+    import yaml
+    shows = yaml.safe_load((clean_copy / "workflow/report/figures.yaml").read_text())
+    built = {(png.parent.name, png.stem) for png in figures.glob("*/*.png")}
+    assert built == {(paper, fig) for paper, figs in shows.items() for fig in figs}
+    text = html.replace("&#39;", "'").replace("&quot;", '"').replace("&amp;", "&")
+    assert [f"{p}/{f}" for p, f in sorted(built) if shows[p][f] not in text] == []
     assert "claims.csv" in html and "replication_report.md" in html
     fragments = sorted(path.name for path in (clean_copy / "results" / "smoke" / "claims").glob("*/*.csv"))
     assert fragments and html.count("The claims that rule") >= len(fragments)  # each job's verdicts

@@ -43,8 +43,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-CLAIM_COLUMNS = ("paper", "claim_id", "description", "paper_value", "replicated_value", "uncertainty", "verdict")
+# The ledger's columns (shared/spec/output-contract.md: the first seven; the rest added since, never
+# renamed): target is the inventory id the claim belongs to (fig03, table_mnist, ...);
+# reference_value a value computed from the paper's formulas (paper_value holds only numbers the
+# paper prints); kind says whether the row is a claim (counted as a reproduction when it holds) or a
+# consistency check (listed, never counted: both sides are exact, or the check cannot fail).
+CLAIM_COLUMNS = ("paper", "claim_id", "description", "paper_value", "replicated_value", "uncertainty", "verdict",
+                 "target", "reference_value", "kind")
 VERDICTS = ("reproduced", "deviates", "not-run")
+KINDS = ("claim", "consistency")
 # Output keys are "<target id>_<kind>" (identifiers, so Snakemake can name them).
 OUTPUT_KINDS = ("csv", "pdf", "png", "meta")
 
@@ -193,14 +200,20 @@ class Job:
         save_figure(fig, self.output(f"{target_id}_pdf"), self.output(f"{target_id}_png"))
 
     def claim(self, claim_id: str, description: str, paper_value: Any, replicated_value: Any,
-              uncertainty: Any, verdict: str, paper: str | None = None) -> None:
-        """Add one row to the claims ledger.  ``verdict`` must be one of VERDICTS."""
+              uncertainty: Any, verdict: str, paper: str | None = None, target: str | None = None,
+              reference_value: Any = "", kind: str = "claim") -> None:
+        """Add one row to the claims ledger.  ``verdict`` must be one of VERDICTS, ``kind`` one of
+        KINDS; ``target`` defaults to the job's figure and table ids."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict {verdict!r} for claim {claim_id!r}; allowed: {VERDICTS}")
+        if kind not in KINDS:
+            raise ValueError(f"kind {kind!r} for claim {claim_id!r}; allowed: {KINDS}")
         self.claims.append({
             "paper": paper or self.paper, "claim_id": claim_id, "description": description,
             "paper_value": paper_value, "replicated_value": replicated_value,
             "uncertainty": uncertainty, "verdict": verdict,
+            "target": target if target is not None else ",".join(self.target_ids()),
+            "reference_value": reference_value, "kind": kind,
         })
 
     # ---- compute ------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from initlab.jobs import CLAIM_COLUMNS, VERDICTS
+from initlab.jobs import CLAIM_COLUMNS, KINDS, VERDICTS
+
+# columns added to the ledger after its first seven; a fragment written before them gets these
+ADDED_COLUMNS = {"target": "", "reference_value": "", "kind": "claim"}
 
 
 def excluded_rows(excluded_targets: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -18,7 +21,8 @@ def excluded_rows(excluded_targets: Iterable[dict[str, Any]]) -> pd.DataFrame:
              "description": f"{t['target']} not built: it needs {', '.join(t['datasets'])}, which "
                             + (f"this run leaves out ({t['reason']})" if t.get("reason") else
                                "config exclude_datasets leaves out") + "; its claims are not checked",
-             "paper_value": "", "replicated_value": "", "uncertainty": "", "verdict": "not-run"}
+             "paper_value": "", "replicated_value": "", "uncertainty": "", "verdict": "not-run",
+             "target": t["target"], "reference_value": "", "kind": "claim"}
             for t in excluded_targets]
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
@@ -29,11 +33,15 @@ def merge_claims(paths: Iterable[str | Path], excluded_targets: Iterable[dict[st
     frames = [excluded_rows(excluded_targets)]
     for path in paths:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = frame.assign(**{k: v for k, v in ADDED_COLUMNS.items() if k not in frame.columns})
         if tuple(frame.columns) != CLAIM_COLUMNS:
             raise ValueError(f"{path}: claims columns {list(frame.columns)}, expected {list(CLAIM_COLUMNS)}")
         bad = sorted(set(frame.verdict) - set(VERDICTS))
         if bad:
             raise ValueError(f"{path}: verdicts {bad} not in {VERDICTS}")
+        bad = sorted(set(frame.kind) - set(KINDS))
+        if bad:
+            raise ValueError(f"{path}: kinds {bad} not in {KINDS}")
         frames.append(frame)
     ledger = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CLAIM_COLUMNS)
     duplicated = ledger[ledger.duplicated(["paper", "claim_id"], keep=False)]
@@ -103,14 +111,19 @@ def replication_report(scale: str, params: dict[str, dict[str, Any]], schema_pat
     if scale == "smoke":
         lines += ["", "## Datasets at the smoke scale", "", smoke_datasets_markdown()]
     lines += ["", "## Claims", ""]
-    counts = ledger.groupby(["paper", "verdict"]).size().unstack(fill_value=0) if len(ledger) else None
+    claims = ledger[ledger.kind == "claim"] if len(ledger) else ledger
+    counts = claims.groupby(["paper", "verdict"]).size().unstack(fill_value=0) if len(claims) else None
     if counts is not None:
-        lines += ["| paper | " + " | ".join(counts.columns) + " |",
+        checks = int((ledger.kind == "consistency").sum())
+        lines += ["Verdicts of the claims (consistency checks, whose two sides are exact or which cannot "
+                  f"fail, are listed below but not counted: {checks} of them).", "",
+                  "| paper | " + " | ".join(counts.columns) + " |",
                   "|---|" + "---|" * len(counts.columns)]
         lines += [f"| {paper} | " + " | ".join(str(v) for v in row) + " |" for paper, row in counts.iterrows()]
-        lines += ["", "| paper | claim | verdict | paper's value | replicated | uncertainty |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "| paper | target | claim | kind | verdict | paper's value | reference | replicated | uncertainty |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for row in ledger.itertuples():
-            cells = [row.paper, row.claim_id, row.verdict, row.paper_value, row.replicated_value, row.uncertainty]
+            cells = [row.paper, row.target, row.claim_id, row.kind, row.verdict, row.paper_value, row.reference_value,
+                     row.replicated_value, row.uncertainty]
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import yaml
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -59,6 +61,19 @@ EXCLUDED_DATASETS = sorted(EXCLUDED_REASONS)
 EXCLUDED_TARGETS = []  # targets not built because they need an excluded dataset (not-run in the ledger)
 
 
+# What each figure shows, one line each, for the report (workflow/report/figures.yaml).
+FIGURE_SHOWS = yaml.safe_load((Path(workflow.basedir) / "workflow" / "report" / "figures.yaml").read_text())
+
+
+def figure_shows(paper, target):
+    """The report's one-line "what it shows" of a figure; a figure without one stops the workflow."""
+    try:
+        return FIGURE_SHOWS[paper][target]
+    except KeyError:
+        raise WorkflowError(f"figure {paper}/{target} has no line in workflow/report/figures.yaml "
+                            "(what it shows, for the report): add one")
+
+
 def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):
     """Named outputs of one job: for each id, <id>.csv and <id>.meta.json, plus <id>.pdf and
     <id>.png for figures; and the job's claims fragment. Registers them for `rule all`, unless the
@@ -73,7 +88,8 @@ def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):
             named[f"{target}_pdf"] = f"{base}.pdf"
             # the HTML report (snakemake --report): every figure under its paper, captioned
             named[f"{target}_png"] = report(f"{base}.png", caption="../report/figure.rst", category=paper,
-                                            subcategory=target, labels={"paper": paper, "figure": target})
+                                            subcategory=target,
+                                            labels={"paper": paper, "figure": target, "shows": figure_shows(paper, target)})
     if claims:
         # in the report beside the job's figures: their claims with the verdicts
         named["claims"] = report(f"results/{{scale}}/claims/{paper}/{job}.csv", caption="../report/claims_fragment.rst",
