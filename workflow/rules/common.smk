@@ -68,10 +68,13 @@ FIGURE_SHOWS = yaml.safe_load((Path(workflow.basedir) / "workflow" / "report" / 
 def figure_shows(paper, target):
     """The report's one-line "what it shows" of a figure; a figure without one stops the workflow."""
     try:
-        return FIGURE_SHOWS[paper][target]
+        shows = FIGURE_SHOWS[paper][target]
     except KeyError:
         raise WorkflowError(f"figure {paper}/{target} has no line in workflow/report/figures.yaml "
                             "(what it shows, for the report): add one")
+    if "{" in shows or "}" in shows:  # Snakemake formats labels with the job's wildcards
+        raise WorkflowError(f"workflow/report/figures.yaml, {paper}.{target}: write it without braces")
+    return shows
 
 
 def outputs(paper, job, tables=(), figures=(), claims=True, datasets=()):

@@ -1,18 +1,18 @@
-"""Lyapunov paper Figure 1: law of large numbers and central limit theorem for log||x_k||
-(Theorems 3.3/3.4), Monte Carlo with Gaussian (He) and orthogonal (standard scaled) weights."""
+"""Lyapunov paper Figure 1: law of large numbers and central limit theorem for log||x_k|| (Theorems
+3.3/3.4), Monte Carlo with Gaussian (He) and orthogonal (standard scaled) weights.  The CLT variable is
+centred by the theory (k lambda) and scaled by s^2 fitted on an independent half of the networks
+(initlab.stats.clt); claims: initlab.claims.lyapunov; figure: initlab.plot.lyapunov."""
 
-import math
-
-import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
-from initlab import plot
+from initlab.claims import lyapunov as claims
 from initlab.jobs import run_job
 from initlab.nn.limit_theorems import WEIGHT_KINDS, run_limit_theorems
-
-TITLES = {"gaussian": r"Gaussian, $\sigma_{\mathrm{He}}$", "orthogonal": r"orthogonal, $\eta_{\mathrm{He}}$"}
+from initlab.plot import lyapunov as plot_lyapunov
+from initlab.stats.clt import clt_split_test, split_halves
+from initlab.stats.moments import moments
+from initlab.theory import lyapunov
 
 
 def main(job):
@@ -20,81 +20,35 @@ def main(job):
     device = job.torch_device()
     torch.set_num_threads(job.threads)
     generator = torch.Generator(device=device).manual_seed(p["seed"])
-    runs = []
+    depth, n = p["depth"], p["n_networks"]
+    fit_idx, test_idx = split_halves(n, p["seed"])
+    frames, lln, tests, variances = [], [], [], []
     for weights in WEIGHT_KINDS:
+        s2_formula = lyapunov.clt_variance_gauss if weights == "gaussian" else lyapunov.clt_variance_orth
         for slope in p["slopes"]:
             for width in p["widths"]:
-                runs.append(run_limit_theorems(weights, slope, width, p["depth"], p["n_networks"],
-                                               generator, device))
-                job.log(f"{weights} a={slope} d={width}: lambda mc {runs[-1].lambda_mc:.5f} "
-                        f"+- {runs[-1].lambda_mc_stderr:.5f}, theory {runs[-1].lambda_theory:.5f}")
-
-    fig, axes = plot.subplots(2, 2, sharex="col")
-    rows = []
-    grid = np.linspace(-4, 4, 161)
-    for r in runs:
-        row = WEIGHT_KINDS.index(r.weights)
-        label = f"d={r.width}, a={r.slope:g}"
-        lln = r.lln_curve()
-        line, = axes[row, 0].plot(lln["k"], lln["mean"], label=label)
-        axes[row, 0].fill_between(lln["k"], lln["q10"], lln["q90"], color=line.get_color(), alpha=0.15, lw=0)
-        axes[row, 0].axhline(r.lambda_theory, color=line.get_color(), ls="--", lw=1)
-        rows += [dict(panel="lln", weights=r.weights, slope=r.slope, width=r.width, x=int(k), y_mc=m,
-                      y_mc_stderr=s, y_q10=lo, y_q90=hi, y_theory=r.lambda_theory)
-                 for k, m, s, lo, hi in zip(lln["k"], lln["mean"], lln["stderr"], lln["q10"], lln["q90"])]
-        clt = r.clt_variable()
-        standardised = (clt - clt.mean()) / clt.std(ddof=1)
-        density, edges = np.histogram(standardised, bins=30, range=(-4, 4), density=True)
-        centres = 0.5 * (edges[1:] + edges[:-1])
-        axes[row, 1].stairs(density, edges, color=line.get_color(), label=label)
-        rows += [dict(panel="clt", weights=r.weights, slope=r.slope, width=r.width, x=c, y_mc=dens,
-                      y_mc_stderr=math.sqrt(dens / (len(clt) * (edges[1] - edges[0]))),
-                      y_theory=stats.norm.pdf(c)) for c, dens in zip(centres, density)]
-    for row, weights in enumerate(WEIGHT_KINDS):
-        axes[row, 0].set_ylabel(r"$\frac{1}{k}\,\log\|x_k\| / \|x_0\|$")
-        axes[row, 0].set_xscale("log")
-        axes[row, 0].set_title(f"LLN, {TITLES[weights]}\nmean, 10-90% band; dashed: $\\lambda$ (Thm 4.{row + 1})")
-        axes[row, 1].plot(grid, stats.norm.pdf(grid), "k--", lw=1.2, label=r"$\mathcal{N}(0,1)$")
-        axes[row, 1].set_ylabel("density")
-        axes[row, 1].set_title(f"CLT at $k={p['depth']}$, {TITLES[weights]}")
-        axes[row, 0].legend(ncol=2, loc="lower right")
-        axes[row, 1].legend(ncol=1)
-    axes[1, 0].set_xlabel("layer $k$")
-    axes[1, 1].set_xlabel(r"$(\log\|x_k\| - k\lambda)\,/\,(\hat s\sqrt{k})$")
-    fig.suptitle(f"Limit theorems for deep Leaky ReLU networks ({p['n_networks']} networks per curve)")
-    job.save_figure("fig01", fig)
-    job.write_csv("fig01", pd.DataFrame(rows))
-
-    z_scores = [(r.lambda_mc - r.lambda_theory) / r.lambda_mc_stderr for r in runs]
-    worst = int(np.argmax(np.abs(z_scores)))
-    job.claim(
-        "lln_exponent_formula",
-        "Law of large numbers: log||x_k||/k -> lambda with lambda from Theorems 4.1/4.2 (Gaussian He and "
-        f"scaled-orthogonal weights; widths {p['widths']}, slopes {p['slopes']}, depth {p['depth']}); "
-        f"Monte Carlo exponent vs formula, worst case {runs[worst].weights} d={runs[worst].width} "
-        f"a={runs[worst].slope:g}",
-        "lambda (Theorems 4.1/4.2)",
-        f"MC {runs[worst].lambda_mc:.5f} vs formula {runs[worst].lambda_theory:.5f} "
-        f"(max |z| = {abs(z_scores[worst]):.2f} over {len(runs)} cases)",
-        f"1 s.e. = {runs[worst].lambda_mc_stderr:.5f}",
-        "reproduced" if max(np.abs(z_scores)) < p["z_tolerance"] else "deviates",
-    )
-    min_p = min(r.ks_pvalue for r in runs)
-    threshold = 0.01 / len(runs)  # Bonferroni over the cases
-    job.claim(
-        "clt_gaussian_limit",
-        "Central limit theorem: (log||x_k|| - k lambda)/sqrt(k) is asymptotically Gaussian (Theorem 3.4); "
-        f"Kolmogorov-Smirnov test of the standardised variable at k={p['depth']} against N(0,1), "
-        f"{len(runs)} cases, Bonferroni level 0.01 (parameters estimated, so the test is conservative)",
-        "Gaussian limit",
-        f"min KS p-value {min_p:.3g}; max |skewness| {max(abs(r.clt_skewness) for r in runs):.3f}; "
-        f"CLT variances s^2: " + ", ".join(f"{r.weights[0]} d={r.width} a={r.slope:g}: {r.clt_variance:.4f}"
-                                            for r in runs),
-        f"{p['n_networks']} networks per case",
-        "reproduced" if min_p > threshold else "deviates",
-    )
-    job.extra_meta["monte_carlo"] = {"networks_per_case": p["n_networks"], "depth": p["depth"],
-                                     "cases": len(runs)}
+                r = run_limit_theorems(weights, slope, width, depth, n, generator, device)
+                case = dict(weights=weights, slope=slope, width=width)
+                test = clt_split_test(r.log_growth[:, -1], depth, depth * r.lambda_theory, fit_idx, test_idx)
+                s2 = moments(r.clt_variable())
+                lln.append(dict(case, lambda_mc=r.lambda_mc, lambda_mc_se=r.lambda_mc_stderr,
+                                lambda_theory=r.lambda_theory))
+                tests.append(dict(case, **test))
+                variances.append(dict(case, s2_mc=s2["var"], s2_mc_se=s2["var_se"],
+                                      s2_theory=s2_formula(slope, width)))
+                frames.append(plot_lyapunov.fig01_frame(r, test))
+                job.log(f"{weights} a={slope} d={width}: lambda mc {r.lambda_mc:.5f} +- {r.lambda_mc_stderr:.5f}, "
+                        f"theory {r.lambda_theory:.5f}; s2 {s2['var']:.4f} vs {variances[-1]['s2_theory']:.4f}; "
+                        f"test half: var ratio {test['var_ratio']:.3f}, KS p {test['ks_p']:.3f}")
+    frame = pd.concat(frames, ignore_index=True)
+    job.write_csv("fig01", frame)
+    job.save_figure("fig01", plot_lyapunov.fig01(frame, depth, n))
+    job.claim(**claims.lln_exponent(lln, p["z_tolerance"], depth))
+    job.claim(**claims.clt_gaussian(tests, p["clt_alpha"], p["z_tolerance"], depth))
+    job.claim(**claims.clt_variance(variances, p["z_tolerance"], depth))
+    job.extra_meta["monte_carlo"] = {"networks_per_case": n, "depth": depth, "cases": len(lln),
+                                     "clt_fit_half": len(fit_idx), "clt_test_half": len(test_idx),
+                                     "clt_tests": [{k: v for k, v in t.items() if k != "z"} for t in tests]}
 
 
 if __name__ == "__main__":

@@ -1,12 +1,10 @@
-"""Lyapunov paper: Table 1 and the Appendix D.3 lookup table (quadrature, formulas.md), and the
-claims about He / orthogonal initialisation in low and high width."""
+"""Lyapunov paper: Table 1 and the Appendix D.3 lookup table (quadrature, formulas.md), a cross-check of
+the quadrature against an independent formula, and the claims about He / orthogonal initialisation in
+low and infinite width (rules: initlab.claims.lyapunov)."""
 
-import numpy as np
-
+from initlab.claims import lyapunov as claims
 from initlab.jobs import run_job
 from initlab.theory import lyapunov
-
-QUADRATURE = "quadrature; agrees with an independent Beta-decomposition formula to < 1e-12 (tests)"
 
 
 def main(job):
@@ -16,36 +14,14 @@ def main(job):
     job.write_csv("table1", table1)
     job.write_csv("table_d3", table_d3)
 
-    low = table_d3[table_d3.width <= p["low_width_max"]]
-    for column, name in (("lambda_he", "He"), ("lambda_orth", "standard scaled-orthogonal")):
-        worst = low.groupby("slope")[column].max()
-        job.claim(
-            f"{column}_negative_low_width",
-            f"{name} initialisation gives a negative Lyapunov exponent in low width "
-            f"(Sec. 4, Table 1): max of {column} over widths <= {p['low_width_max']}, per slope",
-            "negative (activations vanish with depth)",
-            "; ".join(f"a={a:g}: {v:.6f}" for a, v in worst.items()),
-            QUADRATURE,
-            "reproduced" if (worst < 0).all() else "deviates",
-        )
-        # Theorem 4.3: the exponent is O(1/d), so it vanishes in infinite width.
-        decreasing, scaled = [], []
-        for slope, rows in table_d3.groupby("slope"):
-            rows = rows.sort_values("width")
-            magnitude = rows[column].abs().to_numpy()
-            decreasing.append(bool(np.all(np.diff(magnitude) < 0)))
-            last = rows.iloc[-1]
-            scaled.append(f"a={slope:g}: d*{column}(d={int(last.width)}) = {last.width * last[column]:.4f}")
-        job.claim(
-            f"{column}_zero_infinite_width",
-            f"{name} initialisation has Lyapunov exponent -> 0 as width -> infinity (Theorem 4.3, "
-            f"eqs. (15)/(16)); checked: |{column}| strictly decreasing over the D.3 widths, and d*{column} "
-            "at the largest width (bounded if the exponent is O(1/d))",
-            "-> 0 as d -> infinity",
-            "; ".join(scaled) + f"; |{column}| decreasing in d: {all(decreasing)}",
-            QUADRATURE,
-            "reproduced" if all(decreasing) else "deviates",
-        )
+    checked = table_d3[table_d3.width <= p["crosscheck_max_width"]]
+    beta = [lyapunov.half_e_log_phi_beta(a, int(d)) for a, d in zip(checked.slope, checked.width)]
+    check = claims.quadrature_crosscheck(checked.half_e_log_phi, beta, p["quadrature_tolerance"])
+    quad_error = check["replicated_value"]
+    job.claim(**check)
+    for column in ("lambda_he", "lambda_orth"):
+        job.claim(**claims.sign_low_width(table_d3, column, p["low_width_max"], quad_error))
+        job.claim(**claims.zero_infinite_width(table_d3, column, p["o1d_rel_tolerance"], quad_error))
 
 
 if __name__ == "__main__":

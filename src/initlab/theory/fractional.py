@@ -342,6 +342,27 @@ def sigma_bar_sq_second_order(slope: float, s: float, width: int) -> float:
     return 2.0 / ((1.0 + slope**2) * width) + second_order_coefficient(slope, s) / width**2
 
 
+def second_order_coefficient_exact(slope: float, s: float, width: int) -> float:
+    """d^2 (sigma_bar_a^2(s, d) - 2 / ((1 + a^2) d)): the 1/d^2 coefficient of the exact sigma_bar at width d."""
+    return width * width * (sigma_bar(slope, s, width) ** 2 - 2.0 / ((1.0 + slope**2) * width))
+
+
+def second_order_coefficient_extrapolated(slope: float, s: float, width1: int, width2: int) -> tuple[float, float]:
+    """The d -> infinity limit of ``second_order_coefficient_exact`` by Richardson extrapolation from two
+    widths (its error is O(1/d)): (limit, error estimate |c(d2) - limit| / d2 of the extrapolated value)."""
+    c1 = second_order_coefficient_exact(slope, s, width1)
+    c2 = second_order_coefficient_exact(slope, s, width2)
+    limit = (width2 * c2 - width1 * c1) / (width2 - width1)
+    return limit, abs(c2 - c1) * width1 / (width2 - width1) / width2
+
+
+def moment_ratio(slope: float, alpha: float, width: int, sigma: float) -> float:
+    """E||x_{k+1}||^alpha / ||x_k||^alpha = sigma^alpha I_a(alpha, d) for any alpha > 0 (eqs. (3.1)/(4.1);
+    the Beta-integral formula of I_a holds beyond alpha = 2, as needed for the variance of the s-th moment)."""
+    i_alpha = i0(alpha, width) if slope == 0.0 else ia_integral(slope, alpha, width)
+    return sigma**alpha * i_alpha
+
+
 def dropout_threshold_sq(s: float, width: int, keep: float) -> float:
     """Remark 13: critical variance for ReLU with dropout (keep probability q):
     sigma_{0,q}^2 ~ 2 q / d + (2 - s)(6 - q) / (2 d^2)."""

@@ -128,3 +128,41 @@ def lookup_table(slopes, widths) -> pd.DataFrame:
     """Rows for every (slope, width), slopes outer, widths inner."""
     rows = [lookup_row(float(a), int(d)) for a in slopes for d in widths]
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def _log_ratio_moments(slope: float, width: int) -> tuple[float, float]:
+    """Mean and variance of L = log(a^2 + (1 - a^2) B_N), N ~ Binomial(d, 1/2), B_N ~ Beta(N/2, (d-N)/2)
+    (B_0 = 0, B_d = 1): L = log ||phi_a(u)||^2 for u uniform on the unit sphere (Beta decomposition
+    of ``half_e_log_phi_beta``)."""
+    log_a2 = 2.0 * math.log(slope)
+    weights = stats.binom.pmf(np.arange(width + 1), width, 0.5)
+    first, second = np.empty(width + 1), np.empty(width + 1)
+    first[0], second[0] = log_a2, log_a2**2
+    first[width], second[width] = 0.0, 0.0
+    for n in range(1, width):
+        dist = stats.beta(n / 2.0, (width - n) / 2.0)
+
+        def log_r(b):
+            return math.log(slope**2 + (1.0 - slope**2) * b)
+
+        first[n] = dist.expect(log_r, epsabs=1e-14, epsrel=1e-12, limit=400)
+        second[n] = dist.expect(lambda b: log_r(b) ** 2, epsabs=1e-14, epsrel=1e-12, limit=400)
+    mean = float(np.dot(weights, first))
+    return mean, float(np.dot(weights, second)) - mean**2
+
+
+def clt_variance_gauss(slope: float, width: int) -> float:
+    """s^2 of the CLT (Theorem 3.4) for i.i.d. Gaussian weights (any sigma).
+
+    Not a formula of the paper (it gives none): by rotation invariance the increments
+    log(||x_{k+1}|| / ||x_k||) are i.i.d. with the law of log(sigma ||phi_a(g)||), whatever the
+    directions, so s^2 = Var(log ||phi_a(g)||) = 1/4 (psi'(d/2) + Var L) with L as in
+    ``_log_ratio_moments`` (||g||^2 ~ chi2_d is independent of the direction of g)."""
+    return 0.25 * (float(special.polygamma(1, width / 2.0)) + _log_ratio_moments(slope, width)[1])
+
+
+def clt_variance_orth(slope: float, width: int) -> float:
+    """s^2 of the CLT for scaled Haar-orthogonal weights: the increments are i.i.d. with the law of
+    log(eta ||phi_a(u)||), u uniform on the sphere, so s^2 = 1/4 Var L (derivation as in
+    ``clt_variance_gauss``; not a formula of the paper)."""
+    return 0.25 * _log_ratio_moments(slope, width)[1]
