@@ -129,7 +129,7 @@ def test_covertype_epochs_must_exceed_the_success_rules_epochs():
     ("lyapunov", {"score": {"box": [4.0, -4.0]}}, r"box = \[4\.0, -4\.0\]"),
     ("lyapunov", {"score": {"in_features": 3}}, r"in_features = 3.*input_dim = 2"),
     ("lyapunov", {"score": {"weights": [0.5, 0.5]}}, r"means = .* must be 2 rows"),
-    ("lyapunov", {"lln_fail": {"positive_low": 2.0}}, r"positive_low = 2\.0 must be below positive_high"),
+    ("lyapunov", {"lln_fail": {"positive_low": 2.0}}, r"positive_high = 1 must exceed positive_low = 2 .*U\(positive_low, positive_high\)"),
 ])
 def test_cross_key_constraints_name_both_keys_values_and_fix(paper, overrides, expected):
     with pytest.raises(ConfigError, match=expected):

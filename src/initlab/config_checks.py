@@ -116,18 +116,19 @@ def _covtype_abs_index(p, scale):
     return None
 
 
-# ldlt -----------------------------------------------------------------------------------------------
-
-def _series_range(job):
+def _ordered(name: str, paper: str, section: str, low: str, high: str, why: str) -> None:
+    """Register the check ``<paper>.<section>.<low> < <high>`` (``why``: what the two bound)."""
     def test(p, scale):
-        c = p[job]
-        if c["sigma2_max"] <= c["sigma2_min"]:
-            return (f"sigma2_max = {c['sigma2_max']:g} must exceed sigma2_min = {c['sigma2_min']:g} (the sweep is "
-                    f"log-spaced from sigma2_min to sigma2_max); swap them or raise ldlt.{job}.sigma2_max")
+        c = p[section]
+        if not c[low] < c[high]:
+            return (f"{high} = {c[high]:g} must exceed {low} = {c[low]:g} ({why}); swap them or change "
+                    f"{paper}.{section}.{high}")
         return None
-    test.__doc__ = f"ldlt.{job}: sigma2_max > sigma2_min (workflow/scripts/ldlt_series_error.py)."
-    return test
+    test.__doc__ = f"{paper}.{section}: {low} < {high} ({why})."
+    _check(name, paper, f"{section}.{high}", f"{section}.{low}")(test)
 
+
+# ldlt -----------------------------------------------------------------------------------------------
 
 def _series_orders(job):
     def test(p, scale):
@@ -152,17 +153,6 @@ def _scaling_lists(job):
     return test
 
 
-def _scaling_range(job):
-    def test(p, scale):
-        c = p[job]
-        if c["c_max"] <= c["c_min"]:
-            return (f"c_max = {c['c_max']:g} must exceed c_min = {c['c_min']:g} (the sweep is log-spaced from c_min "
-                    f"to c_max); swap them or raise ldlt.{job}.c_max")
-        return None
-    test.__doc__ = f"ldlt.{job}: c_max > c_min (workflow/scripts/ldlt_variance_scaling.py)."
-    return test
-
-
 def _scaling_order(job):
     def test(p, scale):
         k_max, order = p["table_wick"]["k_max"], p[job]["series_order"]
@@ -176,11 +166,11 @@ def _scaling_order(job):
 
 
 for _job in ("fig01", "fig02", "fig03"):
-    _check(f"{_job}_sigma2_range", "ldlt", f"{_job}.sigma2_max", f"{_job}.sigma2_min")(_series_range(_job))
+    _ordered(f"{_job}_sigma2_range", "ldlt", _job, "sigma2_min", "sigma2_max", "the sweep is log-spaced between them")
     _check(f"{_job}_orders_vs_k_max", "ldlt", f"{_job}.orders", "table_wick.k_max")(_series_orders(_job))
 for _job in ("fig04", "fig05"):
     _check(f"{_job}_samples_per_size", "ldlt", f"{_job}.samples", f"{_job}.sizes")(_scaling_lists(_job))
-    _check(f"{_job}_c_range", "ldlt", f"{_job}.c_max", f"{_job}.c_min")(_scaling_range(_job))
+    _ordered(f"{_job}_c_range", "ldlt", _job, "c_min", "c_max", "the sweep is log-spaced between them")
     _check(f"{_job}_series_order_vs_k_max", "ldlt", f"{_job}.series_order", "table_wick.k_max")(_scaling_order(_job))
 
 
@@ -328,14 +318,8 @@ def _claim_band(p, scale):
     return None
 
 
-@_check("fig01_left_widths", "fractional", "fig01.left_width_min", "fig01.left_width_max")
-def _left_widths(p, scale):
-    """left_width_min < left_width_max (a geometric grid between them)."""
-    c = p["fig01"]
-    if not c["left_width_min"] < c["left_width_max"]:
-        return (f"left_width_min = {c['left_width_min']} must be below left_width_max = {c['left_width_max']}; "
-                "swap them")
-    return None
+_ordered("fig01_left_widths", "fractional", "fig01", "left_width_min", "left_width_max",
+         "a geometric grid of widths between them")
 
 
 # lyapunov -------------------------------------------------------------------------------------------
@@ -409,14 +393,8 @@ def _mixture(p, scale):
     return None
 
 
-@_check("lln_fail_positive_range", "lyapunov", "lln_fail.positive_low", "lln_fail.positive_high")
-def _positive_range(p, scale):
-    """positive_low < positive_high (weights U(positive_low, positive_high))."""
-    c = p["lln_fail"]
-    if not c["positive_low"] < c["positive_high"]:
-        return (f"positive_low = {c['positive_low']} must be below positive_high = {c['positive_high']} (weights "
-                "are U(positive_low, positive_high)); swap them")
-    return None
+_ordered("lln_fail_positive_range", "lyapunov", "lln_fail", "positive_low", "positive_high",
+         "the weights are U(positive_low, positive_high)")
 
 
 # ---- memory estimates -------------------------------------------------------------------------------
