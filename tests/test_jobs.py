@@ -242,3 +242,20 @@ def test_logged_keeps_the_traceback_of_an_interrupt(tmp_path):
             raise KeyboardInterrupt
     text = log.read_text()
     assert "working" in text and "Traceback" in text and "KeyboardInterrupt" in text
+
+
+def test_unjudged_claims_are_not_run_rows_and_leave_when_judged(tmp_path):
+    from initlab.claims.unjudged import UNJUDGED, unjudged_rows
+
+    header = ",".join(CLAIM_COLUMNS[:7]) + "\n"
+    (tmp_path / "a.csv").write_text(header + "lyapunov,c1,d,1,1,0,reproduced\n")
+    ledger = merge_claims([tmp_path / "a.csv"], unjudged=unjudged_rows())
+    unjudged = ledger[ledger.claim_id != "c1"]
+    assert len(unjudged) == len(UNJUDGED) and set(unjudged.verdict) == {"not-run"}
+    assert all(unjudged.target.str.fullmatch(r"(fig|table)\w+")) and set(unjudged.uncertainty) == {""}
+    assert all("Not judged:" in d for d in unjudged.description)
+    # a rule that starts judging one of them collides with its unjudged row: the table must lose it
+    paper, claim_id = UNJUDGED[0][:2]
+    (tmp_path / "b.csv").write_text(header + f"{paper},{claim_id},d,1,1,0,reproduced\n")
+    with pytest.raises(ValueError, match=f"duplicate claim ids.*{claim_id}"):
+        merge_claims([tmp_path / "b.csv"], unjudged=unjudged_rows())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -27,10 +28,19 @@ def excluded_rows(excluded_targets: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
-def merge_claims(paths: Iterable[str | Path], excluded_targets: Iterable[dict[str, Any]] = ()) -> pd.DataFrame:
+def _csv_text(value: Any) -> str:
+    """A value as a fragment read back from CSV holds it (NaN is the empty field)."""
+    return "" if isinstance(value, float) and math.isnan(value) else str(value)
+
+
+def merge_claims(paths: Iterable[str | Path], excluded_targets: Iterable[dict[str, Any]] = (),
+                 unjudged: Iterable[dict[str, Any]] = ()) -> pd.DataFrame:
     """Concatenate the per-job claims fragments, checking columns, verdicts and unique ids, and add
-    the not-run rows of ``excluded_targets`` (``excluded_rows``)."""
-    frames = [excluded_rows(excluded_targets)]
+    the not-run rows of ``excluded_targets`` (``excluded_rows``) and of ``unjudged``, the claims no
+    rule judges (``initlab.claims.unjudged.unjudged_rows``: with them the ledger lists every claim of
+    the inventory).  A claim both unjudged and in a fragment is a duplicate id, refused."""
+    frames = [excluded_rows(excluded_targets),
+              pd.DataFrame(list(unjudged), columns=CLAIM_COLUMNS).map(_csv_text)]
     for path in paths:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         frame = frame.assign(**{k: v for k, v in ADDED_COLUMNS.items() if k not in frame.columns})
