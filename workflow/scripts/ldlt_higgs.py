@@ -1,13 +1,13 @@
 """ldlt paper, Sec. V and Appendices B-D: fig06-fig17 of the HIGGS sweep and its claims, from every
 training group's metrics (initlab.sweeps.ldlt; figures: initlab.plot.ldlt_sweeps; claim rules:
-initlab.sweeps.ldlt_claims)."""
+initlab.claims.ldlt_higgs)."""
 
 import pandas as pd
 
+from initlab.claims.ldlt_higgs import higgs_claims
 from initlab.data import load_higgs_split
 from initlab.jobs import run_job
 from initlab.plot import ldlt_sweeps
-from initlab.sweeps.ldlt_claims import higgs_claims
 
 
 def main(job):

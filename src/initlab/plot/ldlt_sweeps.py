@@ -29,8 +29,8 @@ from sklearn.gaussian_process.kernels import Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
 
 from initlab import plot
+from initlab.claims.ldlt_higgs import OPTIMIZER_NAMES, OPTIMIZERS
 from initlab.stats.bootstrap import grouped_mean_ci
-from initlab.sweeps.ldlt_claims import OPTIMIZER_NAMES, OPTIMIZERS
 
 OPTIMIZER_COLOURS = {"sgd": plot.PALETTE[1], "adamw": plot.PALETTE[0]}
 OPTIMIZER_MARKERS = {"sgd": "s", "adamw": "o"}

@@ -33,10 +33,10 @@ import pandas as pd
 import torch
 from sklearn.model_selection import StratifiedKFold
 
+from initlab.claims.ldlt_higgs import OPTIMIZERS
 from initlab.nn.inits import InitSpec
 from initlab.nn.ldlt_net import BatchedLDLT, LDLTNetSpec
 from initlab.stats.representation import auc, dead_fraction, linear_cka, stable_rank
-from initlab.sweeps.ldlt_claims import OPTIMIZERS
 from initlab.train import Data, TrainSettings, train
 from initlab.train.engine import per_seed_loss, seed_generator
 from initlab.train.hessian import hutchinson_trace

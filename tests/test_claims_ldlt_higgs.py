@@ -1,15 +1,19 @@
-"""Claim rules of the ldlt HIGGS sweep (initlab.sweeps.ldlt_claims) on synthetic sweeps: every rule says
+"""Claim rules of the ldlt HIGGS sweep (initlab.claims.ldlt_higgs) on synthetic sweeps: every rule says
 reproduced on a sweep built to satisfy the claim, deviates on one built against it, and not-run when
-the sweep has too few members or levels."""
+the sweep has too few members or levels or its interval straddles the claimed band's edge; every row
+keeps the ledger's conventions (initlab.claims.row)."""
 
 import itertools
+import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from initlab.jobs import VERDICTS
-from initlab.sweeps import ldlt_claims as lc
+from initlab.claims import VERDICTS
+from initlab.claims import ldlt_higgs as lc
 
 DEPTHS = (5, 10, 15, 20, 25, 30)
 SCALES = (1.0, 2.0, 4.0, 8.0, 10.0)
@@ -169,10 +173,21 @@ def test_cka_convergence_is_not_run_when_training_stops_before_the_convergence_e
     assert row["verdict"] == "not-run" and "epochs trained" in row["description"]
 
 
-def test_an_undecided_comparison_is_inconclusive():
+def test_an_undecided_comparison_is_not_run_and_says_why():
     # AdamW and SGD equal in expectation, so the interval straddles 0 (checked for this seed).
     row = check(lc.adamw_beats_sgd, sweep(sgd_val_scale_slope=0.0, adamw_val=0.72))
-    assert row["verdict"] == lc.INCONCLUSIVE and "Outcome: inconclusive" in row["description"], row
+    assert row["verdict"] == "not-run", row
+    assert "Outcome: not-run" in row["description"] and "straddles the margin: cannot separate" in row["description"]
+    assert math.isfinite(row["uncertainty"]) and row["uncertainty"] > 0
+
+
+def test_he_best_is_not_run_when_two_scales_tie():
+    # scales 1 and 2 equal in expectation for both optimizers: the support of scale 1 is neither
+    # near 1 nor near 0 (checked for this seed).
+    tied = {1.0: 0.75, 2.0: 0.75, 4.0: 0.5, 8.0: 0.5, 10.0: 0.5}
+    row = check(lc.he_init_best, sweep(sgd_test_by_scale=tied, adamw_test_scale_slope=0.0, adamw_region_effect=0.0))
+    assert row["verdict"] == "not-run" and "straddles the margin" in row["description"], row
+    assert math.isnan(row["uncertainty"]) and "NaN (its bootstrap support is no interval)" in row["description"]
 
 
 def test_higgs_claims_rows_ids_and_verdicts(as_claimed):
@@ -187,10 +202,69 @@ def test_higgs_claims_rows_ids_and_verdicts(as_claimed):
 def test_outcome_and_combine():
     assert lc.outcome(0.1, 0.2, low=0.0) == "reproduced"
     assert lc.outcome(-0.2, -0.1, low=0.0) == "deviates"
-    assert lc.outcome(-0.1, 0.1, low=0.0) == "inconclusive"
+    assert lc.outcome(-0.1, 0.1, low=0.0) == "not-run"
     assert lc.outcome(-0.01, 0.02, -0.05, 0.05) == "reproduced"
     assert lc.outcome(0.06, 0.1, -0.05, 0.05) == "deviates"
-    assert lc.outcome(np.nan, np.nan, low=0.0) == "inconclusive"
-    assert lc.combine(["reproduced", "inconclusive"]) == "inconclusive"
-    assert lc.combine(["inconclusive", "deviates"]) == "deviates"
+    assert lc.outcome(np.nan, np.nan, low=0.0) == "not-run"
+    assert lc.combine(["reproduced", "not-run"]) == "not-run"
+    assert lc.combine(["not-run", "deviates"]) == "deviates"
     assert lc.combine(["reproduced", "reproduced"]) == "reproduced"
+
+
+FIGURES = {f"fig{number:02d}" for number in range(6, 18)}  # the sweep's figures (inventory: fig06-fig17)
+
+
+@pytest.mark.parametrize("effects", [{}, AGAINST[lc.adamw_beats_sgd], AGAINST[lc.grad_stable_rank_one_fig17],
+                                     dict(depths=(5,), scales=(1.0,), folds=1),
+                                     dict(depths=(5, 10), scales=(1.0, 10.0), folds=2, epochs=(0, 1, 2))],
+                         ids=["as-claimed", "adamw-not-better", "high-gradient-rank", "one-member", "smoke-like"])
+def test_every_row_keeps_the_ledger_conventions(effects):
+    for row in lc.higgs_claims(*sweep(**effects), P):
+        assert row["verdict"] in VERDICTS and row["kind"] == "claim", row
+        assert isinstance(row["uncertainty"], float), row
+        assert row["target"] in FIGURES, row
+        # paper_value is a printed number or empty, never the quote (the quote is in the description)
+        assert row["paper_value"] == "" or isinstance(row["paper_value"], float), row
+        assert row["description"].startswith("'"), row
+        if row["verdict"] != "not-run":
+            assert isinstance(row["replicated_value"], float), row
+            assert math.isfinite(row["uncertainty"]) or row["claim_id"] == "higgs_he_init_best", row
+
+
+def test_targets_are_the_claims_own_figures(as_claimed):
+    targets = {row["claim_id"]: row["target"] for row in lc.higgs_claims(*as_claimed, P)}
+    assert targets["higgs_depth_no_decay_fig06a"] == targets["higgs_adamw_beats_sgd"] == "fig06"
+    assert targets["higgs_hessian_depth_sgd_down_adamw_up_fig10b"] == "fig10"
+    assert targets["higgs_adamw_cka_converged_by_epoch40_fig14"] == "fig14"
+    assert targets["higgs_sgd_chance_above_scale2"] == "fig13"
+    assert targets["higgs_he_init_best"] == "fig08"
+    with pytest.raises(ValueError, match="names no figure"):
+        lc.figure_of("higgs_adamw_beats_sgd")
+
+
+def test_printed_numbers_are_paper_values_of_the_deciding_part(as_claimed):
+    metrics, features = as_claimed
+    # against: the epoch-0 gradients are 100x the claimed level at every scale, so the first scale decides
+    row = check(lc.initial_grad_norm_fig12b, sweep(**AGAINST[lc.initial_grad_norm_fig12b]))
+    assert row["verdict"] == "deviates"
+    assert row["paper_value"] == pytest.approx(math.log10(P["initial_grad_norm"][0]["grad_norm"]))
+    assert row["replicated_value"] == pytest.approx(row["paper_value"] + 2, abs=0.1)
+    for rule, tables in ((lc.grad_stable_rank_one_fig17, metrics), (lc.feature_stable_rank_one_fig15, features)):
+        assert rule(tables, P)["paper_value"] == lc.RANK_ONE
+    # qualitative quotes print no number
+    assert lc.depth_decreases_fig07(metrics, P)["paper_value"] == ""
+
+
+def test_the_weakest_part_decides_a_reproduced_row():
+    # two parts inside the band (-inf, 1.5): the second lies nearer its edge
+    wide = lc.judged("adamw", 1.0, "CI", 0.9, 1.1, "", high=1.5)
+    near = lc.judged("sgd", 1.3, "CI", 1.2, 1.4, "", high=1.5)
+    assert lc.deciding_part([wide, near], "reproduced") is near
+    row = lc.ledger_row("x_fig17", "'q'", "rule", [wide, near])
+    assert row["replicated_value"] == 1.3 and row["uncertainty"] == pytest.approx(0.1) and row["target"] == "fig17"
+    assert "replicated_value: sgd; uncertainty: the half-width of its CI" in row["description"]
+
+
+def test_the_rules_import_no_torch():
+    code = "import sys, initlab.claims.ldlt_higgs; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
