@@ -135,3 +135,37 @@ def test_bias_limit_claims_fixed_point_vs_eq115():
     assert eq115["reference_value"] == pytest.approx(2 * var_b)
     fixed, _ = claims.bias_limit_claims(2 * sim, theory, var_b, gain, 0.1, 0.05)
     assert fixed["verdict"] == "deviates"
+
+
+def _runs(direction, per_net):
+    """simulate_deep_net-like runs: per_net[r][mode] = per-layer variances of net r."""
+    return [{direction: {mode: [{"var": v} for v in values] for mode, values in net.items()}} for net in per_net]
+
+
+def test_replicate_variances_stacks_nets_by_mode():
+    runs = _runs("forward", [{"zero": [1.0, 2.0], "eq42": [3.0, 4.0]}, {"zero": [5.0, 6.0], "eq42": [7.0, 8.0]}])
+    var = claims.replicate_variances(runs, "forward")
+    np.testing.assert_array_equal(var["zero"], [[1.0, 2.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(var["eq42"], [[3.0, 4.0], [7.0, 8.0]])
+
+
+def test_forward_claims_judge_each_mode_against_its_theory():
+    var = {"zero": _nets(np.zeros(15)), "eq42": _nets(np.r_[np.zeros(10), np.full(5, 0.3)])}
+    judged = claims.forward_claims(var, {"zero": THEORY, "eq42": THEORY}, 64, 15, 0.1, 0.05)
+    _check(judged["zero"][1], "reproduced")
+    _check(judged["eq42"][1], "deviates")
+    assert judged["zero"][1]["target"] == "fig02,fig03" and judged["eq42"][1]["target"] == "fig04,fig05"
+    assert judged["zero"][1]["claim_id"] == "forward_decay_rate"
+    assert list(judged["eq42"][0]["layer"]) == list(range(1, 16))
+
+
+def test_backward_claims_per_mode_and_paired():
+    zero = _nets(np.zeros(15))
+    labels = {"zero": ("fig07", "zero bias"), "eq42": ("fig08", "bias")}
+    jitter = np.exp(0.01 * RNG.standard_normal(zero.shape))
+    judged, same = claims.backward_claims({"zero": zero, "eq42": zero * jitter}, THEORY, 64, 15, 0.1, 0.05, labels)
+    _check(judged["zero"][1], "reproduced")
+    assert judged["eq42"][1]["target"] == "fig06,fig08" and judged["zero"][1]["claim_id"] == "backward_decay_rate_zero"
+    _check(same, "reproduced")
+    _, same = claims.backward_claims({"zero": zero, "eq42": zero * 1.5 * jitter}, THEORY, 64, 15, 0.1, 0.05, labels)
+    _check(same, "deviates")

@@ -74,6 +74,29 @@ def test_lln_fail_frame_and_figure():
     assert set(frame.panel) == {"relu_survival", "positive_final", "positive_mean_rate", "positive_paths"}
     fig = P.fig_lln_fail(frame, 0.1, 2)
     assert len(fig.axes) == 3
+    # the Monte Carlo s.e. comes from the measured fractions and rates, not from the theory
+    relu = frame[frame.panel == "relu_survival"]
+    f = relu.value.to_numpy()
+    np.testing.assert_allclose(relu.mc_stderr, np.sqrt(f * (1 - f) / 300))
+    mean = frame[frame.panel == "positive_mean_rate"]
+    np.testing.assert_allclose(mean.mc_stderr, mean.stderr)
+    assert frame[frame.panel.isin(["positive_final", "positive_paths"])].mc_stderr.isna().all()
+    # and is drawn: error bars in (a), a +-2 s.e. band around each mean in (b)
+    assert len(fig.axes[0].containers) == 2
+    assert len(fig.axes[1].collections) == 2
+
+
+def test_lln_fail_error_bars_stay_on_the_log_axis():
+    # one survivor of 100: the fraction minus 2 s.e. is negative; its bar ends at the axis bottom
+    alive = np.array([[100, 50, 1, 0]])
+    rates = np.zeros((4, 3, 5))
+    frame = P.lln_fail_frame([2], alive, 100, rates, mc.START_NAMES, 0.1, 2)
+    fig = P.fig_lln_fail(frame, 0.1, 2)
+    ax = fig.axes[0]
+    lo = ax.get_ylim()[0]
+    assert 0 < lo < 0.01
+    segments = ax.containers[0].lines[2][0].get_segments()
+    assert min(seg[:, 1].min() for seg in segments) >= lo
 
 
 def test_tanh_frame_and_figure():
@@ -87,3 +110,10 @@ def test_tanh_frame_and_figure():
     assert set(frame[frame.panel == "histogram"].run) == {"tanh, sigma=1 sigma_c", "linear"}
     fig = P.fig_tanh_clt(frame, 3, 300, sigma_c)
     assert len(fig.axes) == 3
+    # the reference lines of (b) and (c) are in the shared legend, with the runs
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(labels) == len(runs) + 2
+    assert any("CLT" in t and "skewness 0" in t for t in labels)
+    assert any("1 - 2/" in t and "skewness" in t for t in labels)
+    styles = {line.get_linestyle() for ax in fig.axes[1:] for line in ax.lines if line.get_color() == "k"}
+    assert styles == {"--", ":"}  # one style per reference, the same in both panels

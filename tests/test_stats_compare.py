@@ -74,3 +74,16 @@ def test_binomial_intervals():
     assert lo_cp == pytest.approx(0.025 ** 0.25, rel=1e-6)  # Clopper-Pearson lower bound (alpha/2)^(1/n)
     assert compare.interval_separates(0.6, 0.9, 0.5)
     assert not compare.interval_separates(0.4, 0.9, 0.5)
+
+
+def test_worst_case_picks_largest_abs_z_and_judges_all():
+    assert compare.worst_case([0.5, -2.5, 1.0], z_tol=3.0) == (1, "reproduced")
+    assert compare.worst_case([0.5, -3.5, 1.0], z_tol=3.0) == (1, "deviates")
+    assert compare.worst_case([2.0, -2.0], z_tol=3.0) == (0, "reproduced")  # first on ties
+    assert compare.worst_case([3.0], z_tol=3.0) == (0, "deviates")  # the bound is strict
+
+
+def test_worst_case_nan_is_the_worst_and_fails():
+    assert compare.worst_case([1.0, np.nan, 5.0], z_tol=3.0) == (1, "deviates")
+    with pytest.raises(ValueError):
+        compare.worst_case([], z_tol=3.0)

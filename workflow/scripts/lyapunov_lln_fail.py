@@ -5,7 +5,6 @@
     start with mixed signs reaches either limit with positive probability (bimodal).
 Simulation: initlab.theory.lyapunov_mc; claims: initlab.claims.lyapunov; figure: initlab.plot.lyapunov."""
 
-import math
 
 import numpy as np
 import torch
@@ -31,8 +30,7 @@ def main(job):
 
     job.claim(**claims.relu_survival(p["relu_widths"], alive, p["relu_networks"], p["alpha"]))
     job.claim(**claims.positive_cones(rates[:, 0, :], rates[:, 1, :], a, p["cone_tolerance"]))
-    lam_plus = float(rates[:, 0, -1].mean())
-    job.claim(**claims.mixed_start(rates[:, 2, -1], lam_plus, lam_plus + math.log(a), p["z_tolerance"], depth))
+    job.claim(**claims.mixed_start(rates, a, p["z_tolerance"], depth))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from initlab.claims import row
 from initlab.stats import compare
 from initlab.stats.moments import moments
 
@@ -30,8 +31,8 @@ RULE = ("per layer: gap g = sim/theory - 1 (mean over {reps} independent nets, s
 
 
 def _claim(claim_id, description, replicated, uncertainty, verdict, target, reference="", paper="", kind="claim"):
-    return dict(claim_id=claim_id, description=description, paper_value=paper, replicated_value=replicated,
-                uncertainty=uncertainty, verdict=verdict, target=target, reference_value=reference, kind=kind)
+    return row(claim_id, description, paper, replicated, uncertainty, verdict, target=target,
+               reference_value=reference, kind=kind)
 
 
 def _worst(table):
@@ -69,6 +70,38 @@ def per_layer_claim(claim_id, what, measured, theory, tol, alpha, target, refere
         desc += " (not-run: replicates too few to show every layer within tol)"
     return table, _claim(claim_id, desc, float(measured[:, i].mean()), float(row["se"] * theory[i]), verdict, target,
                          reference=float(theory[i]))
+
+
+def replicate_variances(runs, direction):
+    """{bias mode: replicates x layers array of per-layer variances} from the runs of
+    initlab.nn.deep_variance.simulate_deep_net (one run per independent net); ``direction``:
+    'forward' or 'backward'."""
+    return {mode: np.array([[s["var"] for s in run[direction][mode]] for run in runs]) for mode in runs[0][direction]}
+
+
+def forward_claims(var, theory, width, depth, tol, alpha):
+    """Figures 2-5: the per-layer claim of each bias mode ('zero', 'eq42'), {mode: (table, claim)}.
+    The targets name the distributions figure too: it shows the layer outputs the claim judges."""
+    what = {"zero": ("forward_decay_rate", "Zero bias: Var[y_l] follows eq. (14) with r = (n/2) Var[w] of eq. (38) per "
+                     f"layer (Figure 3); width {width}, depth {depth}", "fig02,fig03"),
+            "eq42": ("forward_variance_eq42", f"Eq. (42) bias: Var[y_l] follows eq. (14) (Figure 5); width {width}, "
+                     f"depth {depth}", "fig04,fig05")}
+    return {mode: per_layer_claim(claim_id, description, var[mode], theory[mode], tol, alpha, target, "eq. (14)")
+            for mode, (claim_id, description, target) in what.items()}
+
+
+def backward_claims(var, theory, width, depth, tol, alpha, labels):
+    """Figures 6-8: the per-layer claim of each bias mode, {mode: (table, claim)}, and the paired claim
+    that the bias leaves the backward variance unchanged.  ``labels``: {mode: (distributions figure,
+    label)}."""
+    per_mode = {mode: per_layer_claim(
+        f"backward_decay_rate_{mode}", f"{label.capitalize()}: Var[dE/dx_l] follows eq. (45), (n_hat/2) Var[w] per "
+        f"layer (eqs. (44)-(45), Figures 6-8); width {width}, depth {depth}", var[mode], theory, tol, alpha,
+        "fig06," + fig_dist, "eq. (45)") for mode, (fig_dist, label) in labels.items()}
+    same = paired_layer_claim(
+        "backward_same_with_bias", "The backward variance is the same with or without the eq. (42) bias (section 4.4, "
+        "Figures 7-8): Var[dx_l] with bias over Var[dx_l] without", var["eq42"], var["zero"], tol, alpha, "fig06,fig08")[1]
+    return per_mode, same
 
 
 def paired_layer_claim(claim_id, what, measured, baseline, tol, alpha, target):

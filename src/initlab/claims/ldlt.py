@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from initlab.claims import row
 from initlab.stats.montecarlo import bonferroni_z, independent_sweep
 from initlab.theory import ldlt as theory
 
@@ -129,7 +130,7 @@ def series_agreement_claim(frame: pd.DataFrame, figure: str, small_max: float, f
         edge = s2[-1] if bad.size == 0 else (s2[bad[0] - 1] if bad[0] > 0 else 0.0)
         edges.append(f"n={n}: valid up to {edge:.3g} ({edge / sub.series_radius_sigma2.iloc[0]:.2f} x radius)")
     max_z = float(abs(worst.z))
-    return {
+    return row(**{
         "claim_id": f"{figure}_series_matches_mc_small_sigma2",
         "description": (
             f"Sec. IV-E, Fig. {int(figure[-2:])}: the truncated series (K = {int(frame.order.max())}) matches Monte "
@@ -145,7 +146,7 @@ def series_agreement_claim(frame: pd.DataFrame, figure: str, small_max: float, f
         "verdict": "reproduced" if max_z <= z_crit else "deviates",
         "target": figure,
         "reference_value": "",
-    }
+    })
 
 
 def rounding(value: float) -> float:
@@ -176,7 +177,7 @@ def paper_value_claim(extra: pd.DataFrame, claim_id: str, scale: float, paper: f
     inside = (rows["mean"] - paper).abs() <= tol + z_tolerance * rows["se"]
     largest = rows.iloc[-1]
     ok = abs(limit - paper) <= tol and bool(inside.all())
-    return {
+    return row(**{
         "claim_id": claim_id,
         "description": (
             f"Abstract / Sec. IV-F: sigma = {scale:g}/sqrt(n) (alpha = gamma = {alpha:g}, square W0) gives Var[y] ~ "
@@ -191,7 +192,7 @@ def paper_value_claim(extra: pd.DataFrame, claim_id: str, scale: float, paper: f
         "verdict": "reproduced" if ok else "deviates",
         "target": "fig05",
         "reference_value": round(limit, 5),
-    }
+    })
 
 
 def large_sigma_square_claim(extra: pd.DataFrame, scales: Sequence[float], gamma: float, tolerance: float,
@@ -210,7 +211,7 @@ def large_sigma_square_claim(extra: pd.DataFrame, scales: Sequence[float], gamma
         lines.append(f"n={n}: " + ", ".join(f"{v:.4f}" for v in mean))
         if worst is None or mean[-1] < worst[0]:
             worst = (float(mean[-1]), float(se[-1]), n)
-    return {
+    return row(**{
         "claim_id": "var_limit_large_sigma_square",
         "description": (
             f"Sec. IV-F: Var[y] -> gamma^2 as sigma^2 -> infinity (square W0, gamma = {gamma:g}). Replicated: the "
@@ -223,7 +224,7 @@ def large_sigma_square_claim(extra: pd.DataFrame, scales: Sequence[float], gamma
         "verdict": "reproduced" if all(oks) else "deviates",
         "target": "fig04",
         "reference_value": gamma ** 2,
-    }
+    })
 
 
 def large_sigma_wide_claim(wide: pd.DataFrame, scale: float, gamma: float, tolerance: float,
@@ -232,7 +233,7 @@ def large_sigma_wide_claim(wide: pd.DataFrame, scale: float, gamma: float, toler
     verdict reproduced only if every wide Monte Carlo value is within tolerance (+z s.e.) of gamma^2."""
     gaps = gamma ** 2 - wide["mean"] - z_tolerance * wide["se"]
     worst = wide.loc[wide["mean"].idxmin()]
-    return {
+    return row(**{
         "claim_id": "var_limit_large_sigma_wide",
         "description": (
             "Sec. IV-F states Var[y] -> gamma^2 for S ~ W_m(n, sigma^2 I), i.e. any m x n W0. For m > n, S has "
@@ -247,7 +248,7 @@ def large_sigma_wide_claim(wide: pd.DataFrame, scale: float, gamma: float, toler
         "verdict": "reproduced" if bool((gaps <= tolerance).all()) else "deviates",
         "target": "fig04",
         "reference_value": gamma ** 2,
-    }
+    })
 
 
 LEMMAS = (
@@ -269,14 +270,14 @@ def lipschitz_claims(norms: Mapping[str, Any], gamma: float, rtol: float = 1e-10
     for key, claim_id, description in LEMMAS:
         values = np.asarray(norms[key], dtype=float)
         violations = int((values > gamma * (1 + rtol)).sum())
-        out.append({
+        out.append(row(**{
             "claim_id": claim_id,
             "description": f"{description}. Replicated: max ||M||_2 over {values.size} random W ({violations} exceed "
                            f"gamma); uncertainty: round-off allowance {rtol:g} gamma. Verdict: no W exceeds gamma",
             "paper_value": "", "replicated_value": float(f"{values.max():.8g}"), "uncertainty": rtol * gamma,
             "verdict": "reproduced" if violations == 0 else "deviates", "target": "lipschitz",
             "reference_value": gamma,
-        })
+        }))
     return out
 
 
@@ -287,18 +288,18 @@ def wick_claims(by_k: Mapping[int, Mapping], printed: Mapping[int, tuple[str, Ma
     out = []
     for k, (expression, polynomial) in sorted(printed.items()):
         exact = " + ".join(f"{c}*n^{a}*m^{b}" for (a, b), c in sorted(by_k[k].items()))
-        out.append({
+        out.append(row(**{
             "claim_id": f"eq{9 + k}_trace_moment_k{k}",
             "description": f"E tr(S^{k}) / sigma^{2 * k} as printed in eq. ({9 + k}) equals the exact Wick table at "
                            f"k = {k} (polynomial identity in n and m; exact integers, uncertainty 0)",
             "paper_value": expression, "replicated_value": exact, "uncertainty": 0.0,
             "verdict": "reproduced" if dict(polynomial) == dict(by_k[k]) else "deviates", "target": "table_wick",
             "reference_value": "",
-        })
+        }))
     mismatched = [k for k, table in sorted(bruteforce.items()) if dict(table) != dict(by_k[k])]
     sums_ok = all(sum(by_k[k].values()) == math.prod(range(1, 2 * k, 2)) for k in by_k)
     symmetric = all(c == by_k[k].get((b, a)) for k in by_k for (a, b), c in by_k[k].items())
-    out.append({
+    out.append(row(**{
         "claim_id": "wick_tables_k_le_10",
         "description": (
             f"Sec. IV-E / App. A: exact integer Wick tables C^(k) (k <= {max(by_k)}; {k_seconds}). Checks: the paper's "
@@ -308,5 +309,5 @@ def wick_claims(by_k: Mapping[int, Mapping], printed: Mapping[int, tuple[str, Ma
         "paper_value": "", "replicated_value": len(bruteforce) - len(mismatched), "uncertainty": 0.0,
         "verdict": "reproduced" if not mismatched and sums_ok and symmetric and bruteforce else "deviates",
         "target": "table_wick", "reference_value": len(bruteforce),
-    })
+    }))
     return out

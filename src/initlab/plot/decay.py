@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from scipy import stats
 
 from initlab import plot
+from initlab.theory import decay
 
 
 def histogram_frame(layer_stats, theory_var):
@@ -27,21 +28,25 @@ def histogram_frame(layer_stats, theory_var):
     return pd.DataFrame(rows)
 
 
-def plot_distributions(frame, symbol, title, theory_label):
-    """One small panel per layer: measured histogram density and the theory Gaussian."""
+def plot_distributions(frame, symbol, title, theory_label, var_mc, var_theory):
+    """One small panel per layer: measured histogram density and the theory Gaussian.  Each panel is
+    on its own x scale, so each prints its layer's simulated variance ``var_mc`` and the theory
+    ``var_theory`` (per layer, same net as the histograms): the decay over layers is read there."""
     layers = sorted(frame["layer"].unique())
     ncols = 5
     nrows = math.ceil(len(layers) / ncols)
     fig, axes = plot.subplots(nrows, ncols, figsize=(2.9 * ncols, 2.3 * nrows), layout=None)
     fig.subplots_adjust(left=0.06, right=0.98, bottom=0.1, top=0.84, wspace=0.3, hspace=0.6)
     axes = np.atleast_1d(axes).ravel()
-    for ax, layer in zip(axes, layers):
+    for ax, layer, v_mc, v_th in zip(axes, layers, var_mc, var_theory):
         sub = frame[frame["layer"] == layer]
         edges = np.append(sub["bin_left"].to_numpy(), sub["bin_right"].to_numpy()[-1])
         ax.stairs(sub["density"].to_numpy(), edges, fill=True, alpha=0.55, label="simulation")
         centres = 0.5 * (sub["bin_left"] + sub["bin_right"])
         ax.plot(centres, sub["theory_density"], "k--", lw=1.0, label=theory_label)
         ax.set_title(f"layer $l={layer}$", fontsize=9, pad=8)
+        ax.text(0.02, 0.97, f"sim {v_mc:.2e}\ntheory {v_th:.2e}", transform=ax.transAxes, ha="left", va="top",
+                fontsize=6.5, family="monospace")
         # few ticks: text layout dominates the cost of a 15-panel figure
         ax.xaxis.set_major_locator(MaxNLocator(3, symmetric=True))
         ax.yaxis.set_major_locator(MaxNLocator(2))
@@ -51,7 +56,8 @@ def plot_distributions(frame, symbol, title, theory_label):
         ax.yaxis.get_offset_text().set_fontsize(7)
     for ax in axes[len(layers):]:
         ax.set_visible(False)
-    fig.supxlabel(symbol + " (each panel on its own scale)", fontsize=10)
+    fig.supxlabel(symbol + " (each panel on its own scale; in each panel: the variance, simulated and theory)",
+                  fontsize=10)
     fig.supylabel("density", fontsize=10)
     axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, 1.6), ncol=2)
     fig.suptitle(title)
@@ -126,10 +132,77 @@ def layer_frame(layer_stats, var_replicates, theory, table, theory_column, **ext
     return frame
 
 
+def forward_outputs(run, mode, label, var, theory, table, p, var_b, gain):
+    """Figures 2-5, one bias mode: (per-layer CSV frame of the variance figure, histogram frame,
+    distributions figure, variance figure) from net 1's ``run`` (initlab.nn.deep_variance), the
+    replicates x layers variances ``var``, eq. (14) ``theory`` and the per-layer claim ``table``."""
+    n, depth, alpha = p["width"], p["depth"], p["family_alpha"]
+    realized = decay.forward_variance_eq14(depth, 1.0, n, np.asarray(run["var_weight"]), run["var_bias"][mode])
+    frame = layer_frame(run["forward"][mode], var, theory, table, "var_theory_eq14", var_theory_realized=realized,
+                        var_weight_realized=run["var_weight"], var_bias_realized=run["var_bias"][mode])
+    hist = histogram_frame(run["forward"][mode], theory)
+    fig_dist = plot_distributions(hist, r"$y_l$", f"Forward layer outputs $y_l$, {label} (width {n}, "
+                                  f"{p['n_inputs']:,} inputs)", r"$\mathcal{N}(0, \mathrm{Var}[y_l])$, eq. (14)",
+                                  frame["var_mc"], theory)
+    fp = float(decay.fixed_point_eq41(var_b, gain))
+    fig_var = variance_figure(
+        frame["layer"], [(f"simulation, mean of {p['replicates']} nets", frame["var_mc_mean"], "o")],
+        [("eq. (14) with eq. (36) Var[w]", theory, "-"), ("eq. (14) with realised Var[w], Var[b] (net 1)", realized, ":")],
+        [(f"mean of {p['replicates']} nets, {1 - alpha:.0%} CI", table, "o")],
+        f"Forward variance, {label}\nwidth {n}, $r = (n/2)\\mathrm{{Var}}[w] = {gain:.4g}$ (eq. (38))",
+        r"$\mathrm{Var}[y_l]$", log=mode == "zero", tolerance=p["layer_tolerance_rel"],
+        hline=None if mode == "zero" else (fp, "fixed point, eq. (41)"),
+        ylim=None if mode == "zero" else (0, 1.3 * max(frame["var_mc_mean"].max(), theory.max())))
+    return frame, hist, fig_dist, fig_var
+
+
+def backward_outputs(run, var, theory, tables, p, modes):
+    """Figures 6-8 from net 1's ``run``, the {mode: replicates x layers} gradient variances ``var``,
+    eq. (45) ``theory`` and the per-layer claim ``tables`` per mode; ``modes``: {mode: (distributions
+    figure, label, marker)}.  Returns (fig06 frame, fig06 figure, {distributions figure: (histogram
+    frame, figure)})."""
+    n, depth, alpha, top = p["width"], p["depth"], p["family_alpha"], p["upstream_grad_var"]
+    gain = float(decay.layer_gain_eq38(n, n))
+    realized = decay.backward_variance_eq45(depth, top, n, np.asarray(run["var_weight"]))
+    frames, residuals, distributions = [], [], {}
+    for mode, (fig_dist, label, marker) in modes.items():
+        frame = layer_frame(run["backward"][mode], var[mode], theory, tables[mode], "var_theory_eq45",
+                            var_theory_realized=realized)
+        frame.insert(0, "bias", mode)
+        frames.append(frame)
+        residuals.append((f"{label}, {1 - alpha:.0%} CI", tables[mode], marker))
+        hist = histogram_frame(run["backward"][mode], theory)
+        distributions[fig_dist] = (hist, plot_distributions(
+            hist, r"$\Delta x_l$", f"Backward gradients $\\Delta x_l = \\partial E/\\partial x_l$, {label} "
+            f"(width {n}, {p['n_inputs']:,} inputs)", r"$\mathcal{N}(0, \mathrm{Var}[\Delta x_l])$, eq. (45)",
+            frame["var_mc"], theory))
+    fig = variance_figure(
+        np.arange(1, depth + 1),
+        [(f"simulation, {label} (mean of {p['replicates']} nets)", var[m].mean(axis=0), marker)
+         for m, (_, label, marker) in modes.items()],
+        [("eq. (45) with eq. (36) Var[w]", theory, "-"), ("eq. (45) with realised Var[w] (net 1)", realized, ":")],
+        residuals, f"Backward gradient variance, width {n}\n$\\mathrm{{Var}}[\\Delta x_{{{depth + 1}}}] = {top:g}$, "
+        f"$r = {gain:.4g}$ per layer (eq. (45))", r"$\mathrm{Var}[\Delta x_l]$", tolerance=p["layer_tolerance_rel"])
+    return pd.concat(frames, ignore_index=True), fig, distributions
+
+
 # ---- section 6: Covertype (Figures 9-11) ----
 GREEN = "#009E73"
 BIAS_STYLE = {"zero": ("#0072B2", "AOL, bias 0"), "set": ("#D55E00", "AOL, bias set"),
               "default": (GREEN, "plain ReLU net (PyTorch init)")}
+
+
+def label_log_y(ax):
+    """Plain-number labels on a log y axis, dense enough that a range within one decade (a loss
+    falling from 1.4 to 0.7) still has several labelled ticks, above 1 too: the narrower the range,
+    the more steps per decade.  Call after the data are drawn (it reads the axis range)."""
+    lo, hi = ax.get_ylim()  # get_ylim applies pending autoscaling
+    ratio = hi / lo
+    subs = ((1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9) if ratio < 3 else (1, 1.2, 1.5, 2, 3, 4, 5, 7) if ratio < 10
+            else (1, 2, 5))
+    ax.yaxis.set_major_locator(LogLocator(subs=subs))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _variant(p):
@@ -153,6 +226,7 @@ def fig09(metrics, p):
         ax.legend(title="internal layers")
     axes[0].set_ylabel("training loss (cross-entropy)")
     axes[0].set_yscale("log")
+    label_log_y(axes[0])
     fig.suptitle(f"Fig. 9: Covertype training loss of every run ({_variant(p)})", fontsize=10)
     return fig
 
@@ -174,6 +248,7 @@ def fig10(summary, p):
         ax.set_xlabel("epoch")
     axes[0].set_ylabel("training loss, mean $\\pm$ std")
     axes[0].set_yscale("log")
+    label_log_y(axes[0])
     axes[0].legend()
     fig.suptitle(f"Fig. 10: Covertype, AOL/SLL vs plain feed-forward ({_variant(p)})", fontsize=10)
     return fig
@@ -217,7 +292,8 @@ def fig01(table, p):
     ax.set_xlabel(r"$n$  ($d = %d\,n$)" % p["d_over_n"])
     ax.set_ylabel(r"$\mathrm{Var}[(W T^{-1/2})_{ij}]$")
     ax.set_title("Transformed weight variance")
-    ax.legend(loc="lower left")
+    # below the panels: inside, the three long entries cover the diagonal data wherever they sit
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
     rel_se = table["var_mc_stderr"] / table["approx_eq36"]
     ax_gap.axhline(0, color="k", lw=0.8)
     ax_gap.fill_between(table["n"], -2 * rel_se, 2 * rel_se, color="0.8", label=r"$\pm 2$ s.e.")
@@ -226,6 +302,6 @@ def fig01(table, p):
     ax_gap.set_xlabel(r"$n$")
     ax_gap.set_ylabel("relative gap")
     ax_gap.set_title("Monte Carlo vs eq. (36)")
-    ax_gap.legend()
+    ax_gap.legend(loc="lower left")  # small n: the band is narrow and the gaps positive
     fig.suptitle(f"AOL/SLL weights, Gaussian $W$; >= {int(table['samples'].min()):,} entries per $n$")
     return fig

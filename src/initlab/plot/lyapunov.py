@@ -88,17 +88,21 @@ def fig01(frame: pd.DataFrame, depth: int, n_networks: int):
 # ---- Lemma C.21 --------------------------------------------------------------------------------
 def lln_fail_frame(relu_widths, alive: np.ndarray, n_relu: int, rates: np.ndarray, start_names, slope: float,
                    width: int, bins: int = 80) -> pd.DataFrame:
-    """Panels 'relu_survival' (P(x_k != 0), binomial s.e., (1 - 2^-d)^k), 'positive_mean_rate' (mean of
-    log||x_k||/k per start, s.e.), 'positive_final' (density of log||x_K||/K per start, bin centre in
-    ``value``, density in ``theory``, as before) and 'positive_paths' (the first 40 mixed-start paths)."""
+    """Panels 'relu_survival' (P(x_k != 0), binomial s.e. at the theory value, (1 - 2^-d)^k),
+    'positive_mean_rate' (mean of log||x_k||/k per start, s.e.), 'positive_final' (density of
+    log||x_K||/K per start, bin centre in ``value``, density in ``theory``, as before) and
+    'positive_paths' (the first 40 mixed-start paths).  Column ``mc_stderr``: the s.e. of the Monte
+    Carlo value from the data alone (binomial sqrt(f (1 - f) / n) of the measured fraction f; the
+    s.e. over networks of the mean rate), NaN where there is none."""
     rows = []
     k_relu = np.arange(alive.shape[1])
     for i, d in enumerate(relu_widths):
         frac = alive[i] / n_relu
         theory = (1.0 - 2.0**-d) ** k_relu
         se = np.sqrt(theory * (1 - theory) / n_relu)
-        rows += [dict(panel="relu_survival", width=d, start="e1", k=int(k), value=v, stderr=s, theory=t)
-                 for k, v, s, t in zip(k_relu, frac, se, theory)]
+        mc_se = np.sqrt(frac * (1 - frac) / n_relu)
+        rows += [dict(panel="relu_survival", width=d, start="e1", k=int(k), value=v, stderr=s, theory=t, mc_stderr=m)
+                 for k, v, s, t, m in zip(k_relu, frac, se, theory, mc_se)]
     depth = rates.shape[2]
     k = np.arange(1, depth + 1)
     final = rates[:, :, -1]
@@ -107,23 +111,31 @@ def lln_fail_frame(relu_widths, alive: np.ndarray, n_relu: int, rates: np.ndarra
     for j, name in enumerate(start_names):
         density, _ = np.histogram(final[:, j], bins=edges, density=True)
         rows += [dict(panel="positive_final", width=width, start=name, k=depth, value=0.5 * (lo + hi),
-                      stderr=float("nan"), theory=dens) for lo, hi, dens in zip(edges[:-1], edges[1:], density)]
+                      stderr=float("nan"), theory=dens, mc_stderr=float("nan"))
+                 for lo, hi, dens in zip(edges[:-1], edges[1:], density)]
         mean, se = rates[:, j, :].mean(axis=0), rates[:, j, :].std(axis=0, ddof=1) / math.sqrt(rates.shape[0])
         rows += [dict(panel="positive_mean_rate", width=width, start=name, k=int(kk), value=v, stderr=s,
-                      theory=float("nan")) for kk, v, s in zip(k, mean, se)]
+                      theory=float("nan"), mc_stderr=s) for kk, v, s in zip(k, mean, se)]
     for i in range(min(40, rates.shape[0])):
         rows += [dict(panel="positive_paths", width=width, start=f"{start_names[2]} #{i}", k=int(kk), value=v,
-                      stderr=float("nan"), theory=float("nan")) for kk, v in zip(k, rates[i, 2, :])]
+                      stderr=float("nan"), theory=float("nan"), mc_stderr=float("nan"))
+                 for kk, v in zip(k, rates[i, 2, :])]
     return pd.DataFrame(rows)
 
 
 def fig_lln_fail(frame: pd.DataFrame, slope: float, width: int):
     fig, (ax_relu, ax_paths, ax_hist) = plot.subplots(1, 3)
     relu = frame[frame.panel == "relu_survival"]
+    # log axis: a lower bar end at or below 0 (a fraction within 2 s.e. of 0) is drawn to the bottom edge
+    floor = 0.3 * min(relu.value[relu.value > 0].min(), relu.theory.min())
     for d, sub in relu.groupby("width"):
-        line, = ax_relu.plot(sub.k, sub.value, "o", ms=3, label=f"$d={int(d)}$ Monte Carlo")
-        ax_relu.plot(sub.k, sub.theory, color=line.get_color(), lw=1.2, label=fr"$(1-2^{{-{int(d)}}})^k$")
+        shown = sub[sub.value > 0]
+        lower = shown.value - np.maximum(shown.value - 2 * shown.mc_stderr, floor)
+        line = ax_relu.errorbar(shown.k, shown.value, yerr=[lower, 2 * shown.mc_stderr], fmt="o", ms=3, lw=0.8,
+                                capsize=1.5, label=f"$d={int(d)}$ Monte Carlo $\\pm$2 s.e.")
+        ax_relu.plot(sub.k, sub.theory, color=line[0].get_color(), lw=1.2, label=fr"$(1-2^{{-{int(d)}}})^k$")
     ax_relu.set_yscale("log")
+    ax_relu.set_ylim(bottom=floor)
     ax_relu.set_xlabel("layer $k$")
     ax_relu.set_ylabel(r"$P(x_k \neq 0)$")
     ax_relu.set_title(r"(a) ReLU: $x_k=0$ eventually, $\frac{1}{k}\log\|x_k\|\to-\infty$")
@@ -133,7 +145,9 @@ def fig_lln_fail(frame: pd.DataFrame, slope: float, width: int):
     colors = dict(zip(starts, plot.PALETTE))
     for name in starts[:2]:
         sub = mean[mean.start == name]
-        ax_paths.plot(sub.k, sub.value, color=colors[name], lw=2, label=f"{name} (mean)")
+        ax_paths.plot(sub.k, sub.value, color=colors[name], lw=2, label=f"{name} (mean $\\pm$2 s.e.)")
+        ax_paths.fill_between(sub.k, sub.value - 2 * sub.mc_stderr, sub.value + 2 * sub.mc_stderr,
+                              color=colors[name], alpha=0.3, lw=0)
     paths = frame[frame.panel == "positive_paths"]
     for i, (_, sub) in enumerate(paths.groupby("start", sort=False)):
         ax_paths.plot(sub.k, sub.value, color=colors[starts[2]], lw=0.5, alpha=0.5,
@@ -212,6 +226,8 @@ def fig_tanh_clt(frame: pd.DataFrame, width: int, n_networks: int, sigma_c: floa
     ax_hist.set_ylabel("density")
     ax_hist.set_title(r"(a) at $\sigma_c$: tanh vs linear")
     ax_hist.legend(fontsize=7)
+    # references, dashed and dotted as in (a): the Gaussian N(0, s^2) of the CLT (linear net) and the
+    # half-normal -|N(0, s^2)| of the tanh heuristic; their variance here, their skewness in (c)
     ax_var.axhline(s2_lin, color="k", ls="--", lw=0.8)
     ax_var.axhline((1 - 2 / math.pi) * s2_lin, color="k", ls=":", lw=0.8)
     ax_var.set_xscale("log")
@@ -219,13 +235,15 @@ def fig_tanh_clt(frame: pd.DataFrame, width: int, n_networks: int, sigma_c: floa
     ax_var.set_xlabel("layer $k$")
     ax_var.set_ylabel(r"$\mathrm{Var}(\log\|x_k\|)/k$")
     ax_var.set_title(r"(b) CLT variance: $\to 0$ above $\sigma_c$")
-    ax_var.legend(fontsize=7)
-    ax_skew.axhline(0.0, color="k", lw=0.8)
-    ax_skew.axhline(-math.sqrt(2) * (4 - math.pi) / (math.pi - 2) ** 1.5, color="k", ls=":", lw=0.8)
+    ax_skew.axhline(0.0, color="k", ls="--", lw=0.8, label=r"CLT: $\mathcal{N}(0, s^2)$ (linear net): $s^2$, skewness 0")
+    ax_skew.axhline(-math.sqrt(2) * (4 - math.pi) / (math.pi - 2) ** 1.5, color="k", ls=":", lw=0.8,
+                    label=r"$-|\mathcal{N}(0,s^2)|$: $(1 - 2/\pi)\,s^2$, skewness $-\sqrt{2}(4-\pi)/(\pi-2)^{3/2}$")
     ax_skew.set_xscale("log")
     ax_skew.set_xlabel("layer $k$")
     ax_skew.set_ylabel(r"skewness of $\log\|x_k\|$")
     ax_skew.set_title("(c) skewness (Gaussian: 0)")
+    # one legend for (b) and (c), below them: inside, seven entries cover the curves
+    fig.legend(*ax_skew.get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8)
     fig.suptitle(f"Appendix E: no CLT for tanh networks ($d={width}$, {n_networks} networks, "
                  fr"$\sigma_c=e^{{-J(d)}}={sigma_c:.3f}$)")
     return fig

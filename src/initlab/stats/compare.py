@@ -17,6 +17,9 @@ p-value is < alpha; else ``reproduced`` when every point is equivalent (p_eq < a
 A tiny but significant bias (|g| < tol) therefore never makes a claim fail, and a large one
 only does when the data show it is larger than tol.
 
+Worst case over cases (``worst_case``): the case with the largest |z| = |measured - reference| / s.e.
+is the one a ledger row reports, and the rule "every |z| < z_tol" gives the verdict.
+
 Also: Holm adjustment (scipy has Benjamini-Hochberg as ``scipy.stats.false_discovery_control``
 but no Holm), binomial intervals (Wilson and Clopper-Pearson via ``scipy.stats.binomtest``) and a
 check whether such an interval can separate two outcomes.
@@ -98,6 +101,16 @@ def summary_verdict(table: pd.DataFrame) -> str:
     if (table["status"] == "equivalent").all():
         return "reproduced"
     return "not-run"
+
+
+def worst_case(z, z_tol: float) -> tuple[int, str]:
+    """Index of the case with the largest |z| (the first on ties; a NaN z counts as the largest) and
+    the verdict of the rule "every |z| < z_tol": reproduced, else deviates (NaN never passes)."""
+    size = np.abs(np.asarray(z, dtype=float))
+    if size.size == 0:
+        raise ValueError("need at least one case")
+    worst = int(np.argmax(np.where(np.isnan(size), np.inf, size)))
+    return worst, "reproduced" if bool(np.all(size < z_tol)) else "deviates"
 
 
 def replicate_gaps(measured, reference, axis: int = 0):
