@@ -98,3 +98,18 @@ def test_grouped_mean_ci_all_nan_group_and_empty_frame():
     assert np.isnan(table.loc[0, ["mean", "ci_low", "ci_high"]].astype(float)).all()
     empty = grouped_mean_ci(frame.iloc[:0], ["g"], "v")
     assert empty.empty and list(empty.columns) == ["g", "mean", "ci_low", "ci_high", "n"]
+
+
+def test_percentile_interval_of_any_statistic():
+    from initlab.stats.bootstrap import percentile_interval
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(5.0, 2.0, 400)
+    low, high = percentile_interval(values, np.mean)
+    half = 1.96 * values.std(ddof=1) / np.sqrt(len(values))  # the normal interval it must approach
+    assert low == pytest.approx(values.mean() - half, abs=0.03) and high == pytest.approx(values.mean() + half, abs=0.03)
+    assert percentile_interval(values, np.median, seed=1) == percentile_interval(values, np.median, seed=1)
+    # percentiles ignore a few huge values that would blow up a standard error
+    low, high = percentile_interval(np.r_[values[:397], [1e12] * 3], np.median)
+    assert high < 6.0
+    assert all(np.isnan(percentile_interval(values[:1], np.mean)))

@@ -4,6 +4,7 @@ robust to K (claims)."""
 
 import pandas as pd
 
+from initlab.claims import lyapunov_training as claims
 from initlab.jobs import run_job
 from initlab.plot.lyapunov_sweeps import lyapunov_fig08
 from initlab.sweeps import lyapunov
@@ -17,7 +18,8 @@ def main(job):
         last = metrics[metrics.epoch == metrics.epoch.max()]
         chosen = lyapunov.best_of_k_selection(last, "test_loss", p["k_best"])
         profiles.append(lyapunov.best_of_k_profile(last, chosen, "test_loss", p["k_profile"]).assign(task=task))
-        job.claim(**lyapunov.k_robustness_claim(task, last, p))
+        picks = lyapunov.best_of_k_selections(last, "test_loss", p["k_profile"])
+        job.claim(**claims.k_robustness_claim(task, picks, p, paper_settings=p["paper_settings"]))
     profile = pd.concat(profiles, ignore_index=True)[["task", "method", "k", "best_of_k_mean"]]
     job.write_csv("fig08", profile)
     job.save_figure("fig08", lyapunov_fig08(profile))

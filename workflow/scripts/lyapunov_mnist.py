@@ -4,6 +4,7 @@ accuracy; the claims."""
 
 import pandas as pd
 
+from initlab.claims import lyapunov_training as claims
 from initlab.jobs import run_job
 from initlab.plot.lyapunov_sweeps import lyapunov_fig03, lyapunov_fig06
 from initlab.sweeps import lyapunov
@@ -20,7 +21,8 @@ def main(job):
     job.write_csv("fig06", final)
     job.save_figure("fig06", lyapunov_fig06(final, p))
     job.write_csv("table_mnist", lyapunov.mnist_table(curves, chosen, p["table_epochs"]))
-    for row in lyapunov.mnist_claims(metrics, chosen, curves, p):
+    runs = lyapunov.selected_runs(metrics, chosen)
+    for row in claims.mnist_claims(runs, curves, p, paper_settings=p["paper_settings"]):
         job.claim(**row)
 
 

@@ -32,7 +32,6 @@ import torch
 from initlab.nn.inits import InitSpec
 from initlab.nn.models import BatchedMLP, MLPSpec
 from initlab.stats import order_stats
-from initlab.sweeps import claim
 from initlab.theory import lyapunov_tasks
 from initlab.train import Data, StreamData, TrainSettings, train
 from initlab.train.members import Member
@@ -43,10 +42,6 @@ PAPER_NAMES = {"glorot": "Glorot-Bengio", "he": "He", "orthogonal": "Scaled Orth
                "lyapunov_gaussian": "Lyapunov Gaussian", "lyapunov_orthogonal": "Lyapunov Orthogonal",
                "sampled_lyapunov_gaussian": "Sampled Lyapunov Gaussian",
                "sampled_lyapunov_orthogonal": "Sampled Lyapunov Orthogonal"}
-PREVIOUS = ("glorot", "he", "orthogonal")
-LYAPUNOV = ("lyapunov_gaussian", "lyapunov_orthogonal", "sampled_lyapunov_gaussian", "sampled_lyapunov_orthogonal")
-SAMPLED_PAIRS = (("sampled_lyapunov_gaussian", "lyapunov_gaussian"),
-                 ("sampled_lyapunov_orthogonal", "lyapunov_orthogonal"))
 _TAKES_SLOPE = ("he_normal", "scaled_orthogonal", "lyapunov_gaussian", "lyapunov_orthogonal")
 _TAKES_WIDTH = ("lyapunov_gaussian", "lyapunov_orthogonal")
 
@@ -176,7 +171,8 @@ def select_combination(metrics: pd.DataFrame, column: str, higher_is_better: boo
     return pd.DataFrame(rows)
 
 
-def _selected(metrics: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+def selected_runs(metrics: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``metrics`` at each method's selected combination (``chosen``)."""
     keys = chosen[["method", "combo", "batch_size"]]
     return metrics.merge(keys, on=["method", "combo", "batch_size"])
 
@@ -184,7 +180,7 @@ def _selected(metrics: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
 def mnist_curves(metrics: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
     """fig03: mean test accuracy (with its standard error over runs) per method and epoch, at the
     selected combination; diverged runs count with their last accuracy (chance if never trained)."""
-    sel = _selected(metrics, chosen)
+    sel = selected_runs(metrics, chosen)
     out = (sel.groupby(["method", "epoch"])["test_accuracy"]
            .agg(mean_test_accuracy="mean", stderr=lambda v: v.std(ddof=1) / math.sqrt(len(v)), runs="count")
            .reset_index())
@@ -205,7 +201,7 @@ def mnist_table(curves: pd.DataFrame, chosen: pd.DataFrame, epochs: list[int]) -
 
 def mnist_histograms(metrics: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
     """fig06: every run's final test accuracy at the selected combination."""
-    sel = _selected(metrics, chosen)
+    sel = selected_runs(metrics, chosen)
     last = sel[sel.epoch == sel.epoch.max()]
     return last[["method", "run", "seed", "test_accuracy", "alive", "init_norm_ratio"]].reset_index(drop=True)
 
@@ -328,10 +324,19 @@ def best_of_k_selection(final: pd.DataFrame, column: str, k_best: int) -> pd.Dat
     return select_combination(final, column, higher_is_better=False, statistic=statistic)
 
 
+def best_of_k_selections(final: pd.DataFrame, column: str, ks) -> pd.DataFrame:
+    """The combination ``best_of_k_selection`` picks per method for every K of ``ks`` that the runs
+    of every (method, combination) allow: columns k, method, combo."""
+    runs = int(final.groupby(["method", "combo"]).size().min())
+    rows = [{"k": int(k), "method": pick.method, "combo": int(pick.combo)}
+            for k in ks if 1 <= k <= runs for pick in best_of_k_selection(final, column, k).itertuples()]
+    return pd.DataFrame(rows, columns=["k", "method", "combo"])
+
+
 def best_of_k_profile(final: pd.DataFrame, chosen: pd.DataFrame, column: str, ks) -> pd.DataFrame:
     """fig08: the selection statistic (mean of the best of K runs' final ``column``) vs K, at each
     method's selected combination."""
-    sel = _selected(final, chosen)
+    sel = selected_runs(final, chosen)
     sel = sel[sel.epoch == sel.epoch.max()]
     rows = []
     for method, frame in sel.groupby("method", sort=False):
@@ -381,8 +386,8 @@ def task_summary(groups: list[tuple[pd.DataFrame, Mapping[str, np.ndarray]]], p:
             runs[key].append(pd.DataFrame({"method": method, "step": np.repeat(steps, len(cols)),
                                            "run": np.tile(members_at["run"].to_numpy(), len(steps)),
                                            "loss": values[:, cols].ravel()}))
-    final = _selected(last, chosen)[["method", "run", "seed", "test_loss", "alive", "init_norm_ratio"]]
-    initial = _selected(metrics[metrics.epoch == 0], chosen)[["method", "run", "test_loss"]]
+    final = selected_runs(last, chosen)[["method", "run", "seed", "test_loss", "alive", "init_norm_ratio"]]
+    initial = selected_runs(metrics[metrics.epoch == 0], chosen)[["method", "run", "test_loss"]]
     return {"chosen": chosen, "final": final.rename(columns={"test_loss": "final_loss"}).reset_index(drop=True),
             "initial": initial.rename(columns={"test_loss": "initial_loss"}),
             **{("curves" if k == "curve" else "short_curves"): _paper_order(pd.concat(v, ignore_index=True))
@@ -413,258 +418,3 @@ def task_table(summary: Mapping[str, Any], p: Mapping[str, Any]) -> pd.DataFrame
         return table
     chosen = summary["chosen"][["method", "lr0", "lr_final", "batch_size"]]
     return _paper_order(table.merge(chosen, on="method"))
-
-
-# ---- claims ------------------------------------------------------------------------------------
-
-def value_claim(claim_id: str, what: str, ours: float, standard_error: float, paper_value: float, half_unit: float,
-                z_tolerance: float) -> dict[str, Any]:
-    """A printed number against ours: reproduced when |ours - paper| <= z_tolerance x standard error
-    + half a printed unit (the paper's rounding); else deviates (the description says by how much)."""
-    if not np.isfinite(ours):
-        return claim(claim_id, f"{what}: no finite replicated value", paper_value, ours, standard_error, "deviates")
-    gap = abs(ours - paper_value)
-    spread = z_tolerance * (standard_error if np.isfinite(standard_error) else 0.0)
-    allowed = spread + half_unit
-    # A band wider than the value itself (e.g. a few runs with losses of 1e10) confirms nothing.
-    informative = spread <= max(abs(paper_value), half_unit)
-    verdict = "reproduced" if gap <= allowed and informative else "deviates"
-    note = "" if informative else "; the uncertainty is larger than the value: not confirmed"
-    return claim(claim_id, f"{what}: |{ours:.4g} - {paper_value:.4g}| = {gap:.3g} vs allowed {allowed:.3g} "
-                 f"({z_tolerance:g} SE + {half_unit:g} rounding){note}", paper_value, round(float(ours), 6),
-                 round(float(standard_error), 6), verdict)
-
-
-def bootstrap_best_of_k_median_se(values: np.ndarray, k: int, resamples: int = 400, seed: int = 0) -> float:
-    """Standard error of the best-of-k median over runs by resampling the runs (``values``: one per run)."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) < 2:
-        return math.nan
-    rng = np.random.default_rng(seed)
-    draws = values[rng.integers(0, len(values), size=(resamples, len(values)))]
-    return float(np.std(order_stats.best_of_k_median(draws, min(k, len(values)), axis=1), ddof=1))
-
-
-def ordering_claim(claim_id: str, description: str, comparisons: list[tuple[str, np.ndarray, np.ndarray]],
-                   alpha: float, lower_is_better: bool) -> dict[str, Any]:
-    """'A is better than B' for every (label, A's runs, B's runs): one-sided Mann-Whitney tests,
-    Bonferroni over the comparisons; reproduced when every one is significant.  Diverged runs (NaN)
-    count as the worst."""
-    from scipy import stats
-
-    if not comparisons:
-        return claim(claim_id, f"{description}: the methods it compares are not all trained at this scale", "yes",
-                     None, None, "not-run")
-    worst = np.inf if lower_is_better else -np.inf
-    pvalues, parts = [], []
-    for label, better, worse in comparisons:
-        a = np.where(np.isfinite(better), better, worst)
-        b = np.where(np.isfinite(worse), worse, worst)
-        if len(a) < 2 or len(b) < 2:
-            return claim(claim_id, f"{description}: fewer than 2 runs per method at this scale", "yes", None, None, "not-run")
-        p = stats.mannwhitneyu(a, b, alternative="less" if lower_is_better else "greater").pvalue
-        pvalues.append(p)
-        parts.append(f"{label} p={p:.2g}")
-    level = alpha / len(comparisons)
-    verdict = "reproduced" if all(p < level for p in pvalues) else "deviates"
-    return claim(claim_id, f"{description} (one-sided Mann-Whitney per pair, Bonferroni level {level:.2g}: "
-                 f"{'; '.join(parts)})", "yes", f"{sum(p < level for p in pvalues)}/{len(pvalues)} significant",
-                 f"max p={max(pvalues):.2g}", verdict)
-
-
-def not_run(claim_id: str, description: str, paper_value: Any, reason: str) -> dict[str, Any]:
-    return claim(claim_id, f"{description}: not run at this scale ({reason})", paper_value, None, None, "not-run")
-
-
-def comparisons(pairs, runs_at, at, symbol: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``ordering_claim``'s comparisons: for every (better, worse) method pair, both methods' runs at
-    ``at`` (an epoch or a step), labelled 'better<symbol>worse'."""
-    return [(f"{a}{symbol}{b}", runs_at(a, at), runs_at(b, at)) for a, b in pairs]
-
-
-def mnist_claims(metrics: pd.DataFrame, chosen: pd.DataFrame, curves: pd.DataFrame, p: Mapping[str, Any]) -> list[dict]:
-    """Every printed cell of table_mnist and the ordering claims of Section 5."""
-    out = []
-    trained = int(metrics.epoch.max())
-    methods = ordered(curves["method"].unique())
-    for method in methods:
-        for epoch, paper_value in zip(p["table_epochs"], p["paper_table"][method]):
-            cid = f"table_mnist_{method}_epoch{epoch}"
-            what = f"Section 5 table: {PAPER_NAMES[method]} mean test accuracy (%) at epoch {epoch}"
-            if epoch > trained:
-                out.append(not_run(cid, what, paper_value, f"{trained} epochs trained"))
-                continue
-            row = curves[(curves.method == method) & (curves.epoch == epoch)].iloc[0]
-            out.append(value_claim(cid, what + f" over {int(row.runs)} runs", 100 * row.mean_test_accuracy,
-                                   100 * row.stderr, paper_value, 0.5, p["z_tolerance"]))
-    sel = _selected(metrics, chosen)
-
-    def runs_at(method, epoch):
-        return sel[(sel.method == method) & (sel.epoch == epoch)]["test_accuracy"].to_numpy()
-
-    present = set(methods)
-    new_vs_old = [(a, b) for a in LYAPUNOV if a in present for b in PREVIOUS if b in present]
-    out.append(ordering_claim("mnist_lyapunov_beats_previous",
-                              f"'All our four new methods strongly outperform the previous methods': final (epoch {trained}) test accuracy",
-                              comparisons(new_vs_old, runs_at, trained, ">"), p["alpha"], lower_is_better=False))
-    pairs = [(s, u) for s, u in SAMPLED_PAIRS if s in present and u in present]
-    early = [e for e in (1, 5) if e <= trained]
-    out.append(ordering_claim("mnist_sampled_better_early",
-                              "'the sampled methods are better at epochs 1 and 5 than the unsampled ones'",
-                              [(f"{label}@{e}", a, b) for pair in pairs for e in early
-                               for label, a, b in comparisons([pair], runs_at, e, ">")],
-                              p["alpha"], lower_is_better=False) if early and pairs else
-               not_run("mnist_sampled_better_early", "sampled better at epochs 1 and 5", "yes", "no such epoch trained"))
-    if trained >= 15 and pairs:
-        out.append(ordering_claim("mnist_unsampled_better_later",
-                                  f"'for higher epochs the unsampled versions perform better' (epoch {trained})",
-                                  comparisons([(u, s) for s, u in pairs], runs_at, trained, ">"),
-                                  p["alpha"], lower_is_better=False))
-    else:
-        out.append(not_run("mnist_unsampled_better_later", "unsampled better for higher epochs", "yes",
-                           f"{trained} epochs trained (< 15)"))
-    return out
-
-
-def task_claims(summary: Mapping[str, Any], p: Mapping[str, Any], zero_signal: float) -> list[dict]:
-    """Every printed cell of table_poly / table_score (best-of-K median vs the paper, its bootstrap
-    standard error over runs), the measured plateau of the nets whose signal dies, and the
-    ordering claims (Section 5, Appendix I)."""
-    task = p["kind"]
-    out = []
-    steps_trained = p["steps"]
-    runs, short_runs = summary["runs"], summary.get("short_runs")
-    methods = ordered(summary["curves"]["method"].unique())
-
-    def runs_at(method, step):
-        frame = short_runs if (task == "score" and step <= p["short_steps"]) else runs
-        rows = frame[(frame.method == method) & (frame.step == step)]
-        return rows.sort_values("run")["loss"].to_numpy()
-
-    table = task_table(summary, p)
-    for method in methods:
-        for step, paper_value in zip(p["table_steps"], p["paper_table"][method]):
-            cid = f"table_{'poly' if task == 'polynomial' else 'score'}_{method}_step{step}"
-            row = table[(table.method == method) & (table.step == step)] if not table.empty else table
-            k = int(row.k_best.iloc[0]) if not row.empty else p["k_best"]
-            what = f"{task} table: {PAPER_NAMES[method]} median best-of-{k} loss at step {step}"
-            if step > steps_trained or row.empty:
-                out.append(not_run(cid, what, paper_value, f"{steps_trained} steps trained"))
-                continue
-            se = bootstrap_best_of_k_median_se(runs_at(method, step), p["k_best"])
-            out.append(value_claim(cid, what + f" over {int(row.runs.iloc[0])} runs", float(row.best_of_k_median.iloc[0]),
-                                   se, paper_value, 0.005, p["z_tolerance"]))
-    flat = [m for m in ("glorot", "he") if m in methods]
-    if flat:
-        # Polynomial: Glorot and He stay on the plateau to the end (the paper's rows); score: He
-        # leaves it later, so its plateau is the first printed step's loss.
-        at = int(summary["curves"].step.max()) if task == "polynomial" else p["table_steps"][0]
-        curves = summary["short_curves"] if task == "score" and at <= p["short_steps"] else summary["curves"]
-        measured = float(curves[(curves.step == at) & curves.method.isin(flat)]["best_of_k_median"].mean())
-        out.append(value_claim(f"{task}_zero_signal_plateau",
-                               f"loss of {' and '.join(flat)} at step {at}, the paper's plateau of nets whose signal dies with depth "
-                               f"(5 % tolerance); the best constant output of the assumed task gives {zero_signal:.4g}",
-                               measured, math.nan, p["paper_zero_signal_loss"], 0.05 * p["paper_zero_signal_loss"],
-                               p["z_tolerance"]))
-    out += selection_claims(summary, p)
-    early = min(2000, steps_trained) if task == "polynomial" else min(p["short_steps"], steps_trained)
-    last_step = int(runs.step.max())
-    present = set(methods)
-    if task == "polynomial":
-        new_vs_old = [(a, b) for a in LYAPUNOV if a in present for b in PREVIOUS if b in present]
-        out.append(ordering_claim("poly_lyapunov_beats_previous_early",
-                                  f"'All Lyapunov initializations outperform the previous initialization methods in the first few thousand training steps' (step {early})",
-                                  comparisons(new_vs_old, runs_at, early, "<"), p["alpha"], lower_is_better=True))
-        pairs = [(s, u) for s, u in SAMPLED_PAIRS if s in present and u in present]
-        out.append(ordering_claim("poly_sampled_beats_unsampled",
-                                  f"'our sampled methods are ... strongly outperforming the unsampled methods' (step {last_step})",
-                                  comparisons(pairs, runs_at, last_step, "<"), p["alpha"], lower_is_better=True))
-        init = summary["initial"]
-        worst = {m: float(np.nanmax(np.where(np.isfinite(init[init.method == m].initial_loss), init[init.method == m].initial_loss, np.inf)))
-                 for m in present}
-        discards = all(worst[s] < worst[u] for s, u in pairs)
-        out.append(claim("poly_sampled_discard_large_inits",
-                         "'the initializations with very large coefficients are discarded': the largest initial test loss over runs is "
-                         "smaller for each sampled method than for its unsampled version (" +
-                         "; ".join(f"{s} {worst[s]:.3g} vs {u} {worst[u]:.3g}" for s, u in pairs) + ")",
-                         "yes", "yes" if discards else "no", None, "reproduced" if discards else "deviates"))
-        if {"orthogonal", "lyapunov_gaussian"} <= present:
-            out.append(ordering_claim("poly_orthogonal_overtakes_lyapunov_gaussian",
-                                      f"'scaled orthogonal initialization eventually outperforms Lyapunov Gaussian initialization' (step {last_step})",
-                                      comparisons([("orthogonal", "lyapunov_gaussian")], runs_at, last_step, "<"),
-                                      p["alpha"], lower_is_better=True))
-    else:
-        others = [m for m in methods if m != "sampled_lyapunov_orthogonal"]
-        if "sampled_lyapunov_orthogonal" in present:
-            out.append(ordering_claim("score_sampled_orthogonal_fastest",
-                                      f"'Sampled Lyapunov Orthogonal is the fastest learning initialization' (step {early})",
-                                      comparisons([("sampled_lyapunov_orthogonal", m) for m in others], runs_at, early, "<"),
-                                      p["alpha"], lower_is_better=True))
-        sampled_vs_old = [(a, b) for a in ("sampled_lyapunov_gaussian", "sampled_lyapunov_orthogonal") if a in present
-                          for b in ("he", "orthogonal") if b in present]
-        out.append(ordering_claim("score_sampled_faster_than_existing",
-                                  f"'the losses of both sampled Lyapunov methods decrease faster than with existing initialization methods' (step {early})",
-                                  comparisons(sampled_vs_old, runs_at, early, "<"), p["alpha"], lower_is_better=True))
-        curves = summary["curves"]
-        if {"orthogonal", "sampled_lyapunov_gaussian"} <= present:
-            o = curves[curves.method == "orthogonal"].set_index("step")["best_of_k_median"]
-            g = curves[curves.method == "sampled_lyapunov_gaussian"].set_index("step")["best_of_k_median"]
-            o, g = o.align(g, join="inner")
-            overtakes = bool((o < g).any()) and bool(g.iloc[-1] < o.iloc[-1])
-            out.append(claim("score_orthogonal_overtakes_then_sampled_gaussian_wins",
-                             "'Orthogonal initialization overtakes after a few thousand training steps even Sampled Lyapunov Gaussian "
-                             "initialization, yet after longer scales Sampled Lyapunov Gaussian initialization outperforms Orthogonal' "
-                             f"(best-of-K median curves: orthogonal below at {int((o < g).sum())} of {len(o)} kept steps; at the last, "
-                             f"{g.iloc[-1]:.3g} vs {o.iloc[-1]:.3g})", "yes", "yes" if overtakes else "no", None,
-                             "reproduced" if overtakes else "deviates"))
-    return out
-
-
-def selection_claims(summary: Mapping[str, Any], p: Mapping[str, Any]) -> list[dict]:
-    """Appendix H / Table 7: per method, whether the paper's selected (lr0, lr_final, batch) is in our
-    grid and is what we select, and its average test loss (the mean of the best of K_best runs'
-    final test loss at the selection) against ours, with a bootstrap standard error over runs."""
-    out = []
-    task = p["kind"]
-    grid = combinations(p)
-    final = summary["final"]
-    for _, row in summary["chosen"].iterrows():
-        if row.method not in p.get("paper_selected", {}):
-            continue
-        lr0, lr_final, batch, avg_loss = p["paper_selected"][row.method]
-        paper = f"lr0 {lr0:g}, lr_final {lr_final:g}, batch {int(batch)}"
-        ours = f"lr0 {row.lr0:g}, lr_final {row.lr_final:g}, batch {int(row.batch_size)}"
-        cid = f"{task}_selected_{row.method}"
-        what = f"{task}: hyperparameters selected for {PAPER_NAMES[row.method]}"
-        in_grid = any(math.isclose(c["lr0"], lr0) and math.isclose(c["lr_final"], lr_final) and c["batch_size"] == batch
-                      for c in grid)
-        if not in_grid:
-            out.append(not_run(cid, what, paper, "the paper's combination is not in this scale's grid"))
-        else:
-            same = (math.isclose(row.lr0, lr0) and math.isclose(row.lr_final, lr_final) and int(row.batch_size) == batch)
-            out.append(claim(cid, f"{what} (ours: {ours})", paper, ours, None, "reproduced" if same else "deviates"))
-        runs = final[final.method == row.method]["final_loss"].to_numpy()
-        k = min(p["k_best"], len(runs))
-        rng = np.random.default_rng(0)
-        boot = [order_stats.best_of_k_mean(runs[rng.integers(0, len(runs), len(runs))], k) for _ in range(400)]
-        out.append(value_claim(f"{task}_avg_test_loss_{row.method}",
-                               f"{task}: average test loss at the selected hyperparameters, {PAPER_NAMES[row.method]} "
-                               f"(mean of the best of {k} of {len(runs)} runs' final test loss)",
-                               float(row.selection_score), float(np.std(boot, ddof=1)), avg_loss, 0.005, p["z_tolerance"]))
-    return out
-
-
-def k_robustness_claim(task: str, final: pd.DataFrame, p: Mapping[str, Any]) -> dict[str, Any]:
-    """Appendix H: "our results are robust to the choice of K ... as long as we don't use [lost,
-    probably K = 1]": the combination selected for every method is the same for every K >= 2 of
-    ``k_profile`` that the runs allow (``final``: every run's last-epoch metrics)."""
-    runs = int(final.groupby(["method", "combo"]).size().min())
-    ks = [k for k in p["k_profile"] if 2 <= k <= runs]
-    description = f"{task}: 'our results are robust to the choice of K' (selected combination per method for K in {ks})"
-    if len(ks) < 2:
-        return not_run(f"{task}_robust_to_k", description, "yes", f"{runs} runs allow fewer than two K >= 2")
-    picks = {k: best_of_k_selection(final, "test_loss", k).set_index("method")["combo"] for k in ks}
-    changed = sorted(m for m in picks[ks[0]].index if len({int(picks[k][m]) for k in ks}) > 1)
-    return claim(f"{task}_robust_to_k", description + (f"; changes with K for {', '.join(changed)}" if changed else ""),
-                 "yes", "yes" if not changed else f"no ({len(changed)} methods)", None,
-                 "reproduced" if not changed else "deviates")
