@@ -194,3 +194,54 @@ def test_table_critical_theory_claims_both_ways():
     bad = {r["claim_id"]: r["verdict"] for r in C.table_critical_theory_claims(broken, strict)}
     assert bad["s2_recovers_he"] == bad["corollary4_accuracy"] == bad["corollary10_small_a_0.3"] == "deviates"
     assert bad["corollary10_linear_expansion"] == "deviates"
+
+
+def distribution_results(shift_theory=0.0, seed=8, n=4000):
+    """Synthetic Figure 2/4 results: Kaiming N(0, 1) and a second init N(1, 1) whose sigma ratio
+    predicts a mean shift of 1 at depth 10 (plus ``shift_theory``'s error in its theory mean)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for label, mean, sigma in (("Kaiming", 0.0, 1.0), ("ours", 1.0, math.exp(0.1))):
+        x = rng.normal(mean, 1.0, n)
+        theory = mean + (shift_theory if label == "ours" else 0.0)
+        out[label] = dict(sigma=sigma, samples=x, mean=theory, var=1.0, mu=0.1, lyapunov=0.1,
+                          stats=moments(x, theory, 1.0))
+    return out
+
+
+FIG_P = {"width": 8, "depth": 10, "z_tolerance": 4.0, "dkw_alpha": 1e-3, "moment": 1.0}
+
+
+def test_fig02_and_fig04_claims_both_ways():
+    good = distribution_results()
+    edges = np.linspace(-4.0, 5.0, 31)
+    rows = C.fig02_claims(good, edges, FIG_P)
+    assert [r["claim_id"] for r in rows] == ["theorem5_mean_kaiming", "theorem5_variance_kaiming", "theorem5_mean_s1",
+                                            "theorem5_variance_s1", "fig02_stochastic_dominance"]
+    for r in rows:
+        assert check_row(r, "reproduced")["target"] == "fig02"
+    bad = C.fig02_claims(distribution_results(shift_theory=0.5), edges, FIG_P)
+    check_row(bad[2], "deviates")  # the second init's mean against a wrong theory mean
+    rows = C.fig04_claims(0.01, good, FIG_P)
+    assert rows[-1]["claim_id"] == "fig04_stochastic_dominance_a0.01" and {r["target"] for r in rows} == {"fig04"}
+    for r in rows:
+        check_row(r, "reproduced")
+    swapped = {"Kaiming": good["ours"], "ours": good["Kaiming"]}  # the second init now lies to the left
+    check_row(C.fig04_claims(0.01, swapped, FIG_P)[-1], "deviates")
+
+
+def test_moment_preservation_claims_and_remark13_claim():
+    rng = np.random.default_rng(9)
+    steps = rng.lognormal(-0.02, 0.2, (4000, 5))
+    rho = float(np.exp(2 * 0.2**2))
+    cases = [dict(slope=a, s=1.0, width=8, sigma_bar=0.5, kaiming_moment=2.0,
+                  summary=C.moment_preservation_summary(np.cumprod(steps * factor, axis=1), rho))
+             for a, factor in ((0.0, 1.0), (0.5, 1.05))]
+    p = {"mc_depth": 5, "mc_networks": 4000, "z_tolerance": 4.0, "dropout_keep": 0.5, "dropout_s": 1.0,
+         "dropout_burn_in": 4, "dropout_residual_fraction": 0.25}
+    kept, grown = C.moment_preservation_claims(cases, p)
+    assert kept["claim_id"] == "moment_preserved_a0_s1_d8" and check_row(kept, "reproduced")
+    check_row(grown, "deviates")
+    small = C.remark13_claim(dict(widths=[16, 64], residuals=[1.6, 0.1], ses=[0.1, 0.1]), p)
+    assert small["claim_id"] == "remark13_dropout_threshold" and check_row(small, "reproduced")
+    check_row(C.remark13_claim(dict(widths=[16, 64], residuals=[1.6, 0.9], ses=[0.1, 0.1]), p), "deviates")

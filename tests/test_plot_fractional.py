@@ -15,9 +15,13 @@ def test_fig01_from_table():
              for a in (0.1, 1.0, 3.0)]
     fig = P.fig01(pd.DataFrame(rows), 64, 500)
     left, right = fig.axes
-    assert len(left.lines) == 4  # solid + dashed per s
+    assert len(left.lines) == 4  # markers + dashed per s
     assert len(right.lines) == 4  # one per s + the zero line
-    assert np.allclose(left.lines[0].get_ydata(), -2 * np.log(widths) + 0.5)
+    exact, corollary = left.lines[0], left.lines[1]
+    assert np.allclose(exact.get_ydata(), -2 * np.log(widths) + 0.5)
+    # the dashed Corollary 4 is drawn above the hollow markers of the exact values, not hidden under them
+    assert exact.get_linestyle() == "None" and exact.get_markerfacecolor() == "none"
+    assert corollary.get_linestyle() == "--" and corollary.get_zorder() > exact.get_zorder()
     plot.plt.close(fig)
 
 
@@ -28,6 +32,40 @@ def test_fig03_from_table():
     left, right = fig.axes
     assert [len(a.lines) for a in (left, right)] == [2, 2]
     assert right.lines[1].get_label() == "$d=8$"
+    fig.canvas.draw()
+    labels = [t.get_text() for t in right.get_yticklabels() if t.get_text()]
+    assert labels and all("times" not in t and "^" not in t for t in labels)  # plain numbers: 0.2, 0.5, 1, ...
+    assert [t.get_text() for t in left.yaxis.get_minorticklabels() if t.get_text()] == []
+    plot.plt.close(fig)
+
+
+def test_plain_log_ticks():
+    fig, ax = plot.subplots(1, 1)
+    ax.plot([0.12, 6.0], [0.12, 6.0])
+    ax.set_yscale("log")
+    P.plain_log_ticks(ax.yaxis)
+    ax.set_ylim(0.12, 6.0)
+    fig.canvas.draw()
+    visible = [t.get_text() for t in ax.get_yticklabels() if 0.12 <= t.get_position()[1] <= 6.0]
+    assert visible == ["0.2", "0.5", "1", "2", "5"]
+    plot.plt.close(fig)
+
+
+def distribution_results(rng):
+    return {"Kaiming": dict(samples=rng.normal(0, 1, 1000), mean=0.0, var=1.0),
+            "ours": dict(samples=rng.normal(0.5, 1, 1000), mean=0.5, var=1.0)}
+
+
+def test_fig02_and_fig04():
+    rng = np.random.default_rng(1)
+    edges, grid = np.linspace(-4, 4, 21), np.linspace(-4, 4, 50)
+    fig = P.fig02(distribution_results(rng), edges, grid, 64, 100, 1000, 2.5)
+    assert len(fig.axes) == 2 and "k=100" in fig.axes[0].get_title() and "1000 networks" in fig._suptitle.get_text()
+    plot.plt.close(fig)
+    fig = P.fig04({1.0: (distribution_results(rng), edges, grid), 0.01: (distribution_results(rng), edges, grid)},
+                  64, 100, 1000, 1.0)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(fig.axes) == 4 and "linear" in titles[0] and "a=0.01" in titles[2]
     plot.plt.close(fig)
 
 

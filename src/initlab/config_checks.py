@@ -265,7 +265,7 @@ def _labels_in_inits(job, key):
                     f"({', '.join(c['inits'])}); the claims job would fail after training; name labels of "
                     f"fractional.{job}.inits")
         return None
-    test.__doc__ = f"fractional.{job}.{key}: init labels of {job}.inits (initlab.sweeps.fractional claims)."
+    test.__doc__ = f"fractional.{job}.{key}: init labels of {job}.inits (initlab.claims.fractional_training claims)."
     return test
 
 

@@ -118,7 +118,7 @@ rule fractional_cross:
 # initlab.sweeps.fractional). One job trains every run of every init as one batched model; the
 # figure/table job reads its metrics, so changing a claim rule or the loss shown never retrains.
 # Keys that only the figure, table and claims read.
-MNIST_FC_REPORT_KEYS = ("alpha", "improvement", "not_training", "trained_accuracy", "loss_shown", "paper_")
+MNIST_FC_REPORT_KEYS = ("alpha", "cell_margin_sd", "improvement", "not_training", "trained_accuracy", "loss_shown", "paper_")
 
 
 rule fractional_mnist_fc_train:

@@ -3,6 +3,7 @@ fractional_train.py (jobs cnn_<dataset>); datasets left out by exclude_datasets 
 
 import pandas as pd
 
+from initlab.claims import fractional_training as training_claims
 from initlab.jobs import run_job
 from initlab.plot.sweeps import fractional_fig07
 from initlab.sweeps import fractional
@@ -16,7 +17,7 @@ def main(job):
     summary = fractional.cnn_summary(metrics)
     job.write_csv("fig07", summary)
     job.save_figure("fig07", fractional_fig07(summary, p))
-    for row in fractional.cnn_claims(metrics, p, p["excluded_datasets"]):
+    for row in training_claims.cnn_claims(metrics, p, p["excluded_datasets"]):
         job.claim(**row)
 
 

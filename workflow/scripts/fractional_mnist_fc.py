@@ -3,6 +3,7 @@ Reads the metrics of fractional_mnist_fc_train.py."""
 
 import pandas as pd
 
+from initlab.claims import fractional_training as training_claims
 from initlab.jobs import run_job
 from initlab.plot.sweeps import fractional_fig05
 from initlab.sweeps import fractional
@@ -16,7 +17,7 @@ def main(job):
     job.save_figure("fig05", fractional_fig05(summary, p))
     job.write_csv("table_mnist", fractional.final_table(metrics, fractional.ordered(p["inits"]), p["paper_table"],
                                                         p["paper_accuracy_std_is_fraction"]))
-    for row in fractional.claims(metrics, p):
+    for row in training_claims.claims(metrics, p):
         job.claim(**row)
 
 

@@ -3,6 +3,7 @@ metrics of fractional_train.py (job tail_index)."""
 
 import pandas as pd
 
+from initlab.claims import fractional_training as training_claims
 from initlab.jobs import run_job
 from initlab.plot.sweeps import fractional_fig06
 from initlab.sweeps import fractional
@@ -14,7 +15,7 @@ def main(job):
     summary = fractional.tail_index_summary(metrics)
     job.write_csv("fig06", summary)
     job.save_figure("fig06", fractional_fig06(metrics, summary, p))
-    for row in fractional.tail_index_claims(metrics, p):
+    for row in training_claims.tail_index_claims(metrics, p):
         job.claim(**row)
 
 
