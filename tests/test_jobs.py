@@ -259,3 +259,14 @@ def test_unjudged_claims_are_not_run_rows_and_leave_when_judged(tmp_path):
     (tmp_path / "b.csv").write_text(header + f"{paper},{claim_id},d,1,1,0,reproduced\n")
     with pytest.raises(ValueError, match=f"duplicate claim ids.*{claim_id}"):
         merge_claims([tmp_path / "b.csv"], unjudged=unjudged_rows())
+
+
+def test_nan_values_are_empty_fields_in_the_fragment(tmp_path):
+    def main(job):
+        job.write_csv("t", pd.DataFrame({"x": [1]}))
+        job.claim("c1", "nothing measured", float("nan"), float("nan"), float("nan"), "not-run",
+                  reference_value=float("nan"))
+
+    run_job(main, ["--job", _spec(tmp_path)])
+    claims = pd.read_csv(tmp_path / "claims.csv", dtype=str, keep_default_na=False)
+    assert claims.loc[0, ["paper_value", "replicated_value", "uncertainty", "reference_value"]].tolist() == [""] * 4

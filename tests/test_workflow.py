@@ -78,6 +78,14 @@ def test_smoke_dag_runs_offline_and_is_then_complete(clean_copy):
     made = {(csv.parent.name, csv.stem) for csv in figures.glob("*/*.csv")}
     assert made - covered == set(), sorted(made - covered)
     assert set(ledger.kind) <= {"claim", "consistency"} and (ledger.kind == "consistency").any()
+    # every row names targets that exist, and its uncertainty is one number (or empty: none)
+    assert covered - made <= {("ldlt", "lipschitz")}, sorted(covered - made)  # Lemma III.1/2: claims only
+    numeric = pd.to_numeric(ledger.uncertainty, errors="coerce")
+    assert numeric.notna().sum() == (ledger.uncertainty != "").sum(), "an uncertainty that is not a number"
+    # the claims no rule judges are listed, not-run
+    from initlab.claims.unjudged import UNJUDGED
+    unjudged = ledger[ledger.claim_id.isin([u[1] for u in UNJUDGED])]
+    assert len(unjudged) == len(UNJUDGED) and set(unjudged.verdict) == {"not-run"}
 
     again = _snakemake(clean_copy, "-n", *config)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -29,6 +29,7 @@ import csv
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -208,12 +209,15 @@ class Job:
             raise ValueError(f"verdict {verdict!r} for claim {claim_id!r}; allowed: {VERDICTS}")
         if kind not in KINDS:
             raise ValueError(f"kind {kind!r} for claim {claim_id!r}; allowed: {KINDS}")
+        def field(value):  # NaN is an empty field, as in the fragments of the no-value rows
+            return "" if isinstance(value, float) and math.isnan(value) else value
+
         self.claims.append({
             "paper": paper or self.paper, "claim_id": claim_id, "description": description,
-            "paper_value": paper_value, "replicated_value": replicated_value,
-            "uncertainty": uncertainty, "verdict": verdict,
+            "paper_value": field(paper_value), "replicated_value": field(replicated_value),
+            "uncertainty": field(uncertainty), "verdict": verdict,
             "target": target if target is not None else ",".join(self.target_ids()),
-            "reference_value": reference_value, "kind": kind,
+            "reference_value": field(reference_value), "kind": kind,
         })
 
     # ---- compute ------------------------------------------------------------------------------
