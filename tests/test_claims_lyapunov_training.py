@@ -148,7 +148,7 @@ def task_params(kind="polynomial", **over):
     p = {"kind": kind, "methods": {m: {} for m in methods}, "runs": 30, "steps": 2000, "k_best": 5, "alpha": 0.05,
          "grid": {"lr0": [1e-3, 1e-2], "lr_final": [1e-4], "batch_size": [500]},
          "table_steps": [500, 2000, 7000] if kind == "polynomial" else [100, 1000, 20000],
-         "short_steps": 1000, "paper_zero_signal_loss": 3.0, "k_profile": [1, 2, 3, 5]}
+         "short_steps": 1000, "paper_zero_signal_loss": 3.0, "k_profile": [1, 2, 3, 5], "discard_factor": 10.0}
     p.update(over)
     return p
 
@@ -269,11 +269,11 @@ def test_discard_claim_compares_the_largest_initial_losses():
     pairs = [("sampled_lyapunov_gaussian", "lyapunov_gaussian")]
     frame = lambda s, u: pd.DataFrame({"method": ["sampled_lyapunov_gaussian"] * 3 + ["lyapunov_gaussian"] * 3,
                                        "initial_loss": s + u})
-    assert claims.discard_claim(frame([3, 3, 4], [3, 1e9, np.nan]), pairs)["verdict"] == "reproduced"
-    assert claims.discard_claim(frame([3, 3, 1e9], [3, 4, 5]), pairs)["verdict"] == "deviates"
-    assert claims.discard_claim(frame([3, 3, 4], [3, 3, 4]), pairs)["verdict"] == "not-run"  # nothing to discard
-    assert claims.discard_claim(frame([3, 3, 4], [3, 3, 20]), pairs)["verdict"] == "not-run"  # not an order larger
-    assert claims.discard_claim(frame([3, 3, 4], [3, 3, 4]), [])["verdict"] == "not-run"
+    assert claims.discard_claim(frame([3, 3, 4], [3, 1e9, np.nan]), pairs, 10.0)["verdict"] == "reproduced"
+    assert claims.discard_claim(frame([3, 3, 1e9], [3, 4, 5]), pairs, 10.0)["verdict"] == "deviates"
+    assert claims.discard_claim(frame([3, 3, 4], [3, 3, 4]), pairs, 10.0)["verdict"] == "not-run"  # nothing to discard
+    assert claims.discard_claim(frame([3, 3, 4], [3, 3, 20]), pairs, 10.0)["verdict"] == "not-run"  # not an order larger
+    assert claims.discard_claim(frame([3, 3, 4], [3, 3, 4]), [], 10.0)["verdict"] == "not-run"
 
 
 def test_score_orderings_reproduced_deviates_and_not_run():

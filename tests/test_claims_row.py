@@ -13,7 +13,7 @@ def test_words_agree_with_the_ledger():
 
 
 def test_row_has_every_ledger_column_but_paper():
-    out = row("c", "d", 0.41, 0.38, 0.01, "deviates", target="fig05", reference_value=0.382)
+    out = row("c", "d", 1.5, 1.2, 0.01, "deviates", target="fig05", reference_value=1.25)
     assert set(out) == set(jobs.CLAIM_COLUMNS) - {"paper"}
     assert out["target"] == "fig05" and out["kind"] == "claim"
 

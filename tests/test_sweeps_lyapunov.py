@@ -144,7 +144,7 @@ def test_a_tiny_polynomial_group_trains_and_summarises():
     assert set(summary["curves"].method) == set(p["methods"])
     assert summary["curves"].groupby("method").combo.nunique().max() == 1
     p_claims = {**p, "table_steps": [20, 40, 80], "paper_table": {m: [1.0, 1.0, 1.0] for m in p["methods"]},
-                "z_tolerance": 3.0, "alpha": 0.05, "paper_zero_signal_loss": 3.2}
+                "z_tolerance": 3.0, "alpha": 0.05, "paper_zero_signal_loss": 3.2, "discard_factor": 10.0}
     rows = claims.task_claims(summary, lyapunov.task_table(summary, p_claims), p_claims, lyapunov.zero_signal_loss(p),
                               paper_settings=True)
     verdicts = {r["claim_id"]: r["verdict"] for r in rows}

@@ -192,7 +192,7 @@ def lyapunov_train_params(experiment):
     """The training job's parameters: the experiment's config without the claim/paper values (so
     that changing those reruns only the figures)."""
     return lambda scale: {k: v for k, v in PARAMS["lyapunov", scale][experiment].items()
-                          if not k.startswith(("paper_", "z_tolerance", "alpha", "table_", "k_profile"))}
+                          if not k.startswith(("paper_", "z_tolerance", "alpha", "table_", "k_profile", "discard_factor"))}
 
 
 def lyapunov_task_job(wildcards):

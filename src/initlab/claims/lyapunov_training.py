@@ -33,7 +33,6 @@ SAMPLED_PAIRS = (("sampled_lyapunov_gaussian", "lyapunov_gaussian"),
                  ("sampled_lyapunov_orthogonal", "lyapunov_orthogonal"))
 TABLE_IDS = {"polynomial": "table_poly", "score": "table_score"}
 # An initial loss "very large" against another: an order of magnitude above it.
-LARGE_FACTOR = 10.0
 
 Comparison = tuple[str, np.ndarray, np.ndarray]
 
@@ -290,7 +289,7 @@ def polynomial_orderings(summary, p, runs_at, present, last_step, paper_settings
                               f"'our sampled methods are ... strongly outperforming the unsampled methods' (step {last_step}; "
                               f"{settings})", comparisons(pairs, runs_at, last_step, "<"), p["alpha"], lower_is_better=True,
                               target="fig04"))
-    out.append(discard_claim(summary["initial"], pairs))
+    out.append(discard_claim(summary["initial"], pairs, p["discard_factor"]))
     what = "'scaled orthogonal initialization eventually outperforms Lyapunov Gaussian initialization'"
     if not {"orthogonal", "lyapunov_gaussian"} <= present:
         out.append(not_run("poly_orthogonal_overtakes_lyapunov_gaussian", what, "", "the methods are not both trained",
@@ -305,9 +304,9 @@ def polynomial_orderings(summary, p, runs_at, present, last_step, paper_settings
     return out
 
 
-def discard_claim(initial: pd.DataFrame, pairs) -> dict[str, Any]:
+def discard_claim(initial: pd.DataFrame, pairs, factor: float) -> dict[str, Any]:
     """'the initializations with very large coefficients are discarded': the largest initial test
-    loss over runs (before training: no training setting enters) is at least ``LARGE_FACTOR`` times
+    loss over runs (before training: no training setting enters) is at least ``factor`` times
     smaller for each sampled method than for its unsampled version (reproduced), or that much larger
     for one (deviates: a large draw kept); maxima within the factor leave it not-run (no large draw
     among these runs to discard).  Replicated: the smallest log10(unsampled max / sampled max)."""
@@ -319,7 +318,7 @@ def discard_claim(initial: pd.DataFrame, pairs) -> dict[str, Any]:
              for m, v in initial.groupby("method")["initial_loss"] if m in {x for pair in pairs for x in pair}}
     gaps = [math.log10(worst[u]) - math.log10(worst[s]) for s, u in pairs]
     gaps = [0.0 if math.isnan(g) else g for g in gaps]  # both diverged at init: nothing separates them
-    margin = math.log10(LARGE_FACTOR)
+    margin = math.log10(factor)
     verdict = "reproduced" if min(gaps) >= margin else "deviates" if min(gaps) <= -margin else "not-run"
     return row(cid, f"{what}: the largest initial test loss over runs, sampled vs unsampled (" +
                "; ".join(f"{s} {worst[s]:.3g} vs {u} {worst[u]:.3g}" for s, u in pairs) +
