@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from initlab.claims import row
+from initlab.stats.compare import binomial_interval
 
 # (quantity, record) of the paper's table, in its order; the records are the authors' logging.
 TABLE_QUANTITIES = [("train_loss", "last_batch"), ("test_loss", "last_batch"),
@@ -163,8 +164,7 @@ def not_training_claim(claim_id: str, what: str, final_accuracy, trained_accurac
     if n == 0:
         return row(claim_id, f"{what}: no alive runs at this scale", "", math.nan, math.nan, "not-run",
                    target=target)
-    ci = stats.binomtest(k, n).proportion_ci(confidence, method="wilson")
-    low, high = float(ci.low), float(ci.high)
+    low, high = binomial_interval(k, n, confidence, "wilson")
     text = (f"{what}: {k}/{n} runs reach test accuracy > {trained_accuracy:.0%} (Wilson {confidence:.0%} "
             f"[{low:.2f}, {high:.2f}]; uncertainty: its half-width)")
     verdict = "reproduced" if high < 0.5 else "deviates" if low > 0.5 else "not-run"

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from initlab.claims import row
+from initlab.stats.compare import binomial_interval
 
 GRID = ["optimizer", "depth", "scale", "fold"]
 # The sweep's optimizers in the paper's order, and their names in figures (one definition for
@@ -202,9 +203,9 @@ def fraction_part(label: str, hits: Any, p: Mapping[str, Any], low: float = -INF
     if len(hits) < p["min_members"]:
         return f"{label}: {len(hits)} members, fewer than min_members = {p['min_members']}"
     k, n = int(hits.sum()), len(hits)
-    ci = stats.binomtest(k, n).proportion_ci(1 - p["alpha"], method="exact")
+    ci_low, ci_high = binomial_interval(k, n, 1 - p["alpha"], "exact")
     interval = f"exact {ci_name(p)}"
-    return judged(label, k / n, interval, ci.low, ci.high, f"{k}/{n}, {interval} [{ci.low:.3g}, {ci.high:.3g}]",
+    return judged(label, k / n, interval, ci_low, ci_high, f"{k}/{n}, {interval} [{ci_low:.3g}, {ci_high:.3g}]",
                   low, high)
 
 
